@@ -1,0 +1,662 @@
+#!/usr/bin/env python3
+"""Collect a sweep's logs into results tables, a chart and machine-readable records.
+
+    tools/collect.py DIR
+
+Reads only the logfmt lines of DIR/logs/*.log: the scripts' `model`, `throughput`, `summary`
+lines (CONTRACT.md), run_all.sh's `run` / `run_end` lines and tools/peak.py's `peak` line. A line
+counts when its first word is one of those and it carries key=value pairs (values may be
+"double-quoted" with \\" escapes); everything else in a log is ignored, except that the last
+error-looking line of a failed run is kept as its reason. Writes into DIR:
+
+  results.md    header (machine, versions, date, commit), single-device table, ratios vs Keras,
+                data-parallel table, hardware-limit table, fairness check, failed/skipped runs
+  results.csv   one row per run
+  results.json  one record per run (every key of its lines, its epochs' images/sec), plus peak,
+                fairness findings and the exit status
+  results.png   grouped bar chart of the single-device table (error bars: min-max over repeats)
+
+Exit status: 0 all runs ok (skipped runs are not failures); 1 some run failed (crashed, timed out,
+killed, or no summary line); 3 fairness mismatch between the APIs' `model` lines (wins over 1);
+2 bad usage (no DIR/logs folder).
+
+Load rule: run_all.sh measures `other_cpu`, the number of cores kept busy by other work during one
+second right before each run starts and right after it ends (nothing of the sweep runs then).
+A run is flagged "busy machine" when either sample exceeds 0.5 cores. For logs without that
+key the rule falls back to the 1-minute load average at the start exceeding the core count.
+"""
+import csv
+import datetime
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import flops  # noqa: E402  (tools/flops.py, pure arithmetic)
+
+KINDS = ("model", "throughput", "summary", "run", "run_end", "peak")
+TASKS = ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
+TASK_LABEL = {"cifar10-cnn": "CIFAR CNN", "alexnet": "AlexNet", "vgg16": "VGG16",
+              "resnet50": "ResNet50"}
+APIS = ("tensorpack", "keras", "tflearn")
+API_LABEL = {"tensorpack": "tensorpack", "keras": "Keras", "tflearn": "tflearn"}
+FAIR_KEYS = ("params", "batch", "optimizer", "lr", "dtype", "data_format", "image_size")
+OTHER_CPU_LIMIT = 0.5  # cores busy with other work before/after a run -> warning
+GENERATED_LABEL = "generated CIFAR-format data"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAIRNESS = 0, 1, 2, 3
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+_GLOG = re.compile(r"^[IWEF]\d{4} ")  # TensorFlow's C++ log prefix: not a Python error
+_ERROR = re.compile(r"(\b\w*(Error|Exception)\b|\berror:|Killed|Traceback)")
+_LOGNAME = re.compile(r"^(?P<cell>.+)\.r(?P<rep>\d+)$")
+
+
+# ---- parsing --------------------------------------------------------------------------------
+def convert(v):
+    """A logfmt value as int, float or str."""
+    if re.fullmatch(r"[-+]?\d+", v):
+        return int(v)
+    try:
+        f = float(v)
+        return f if math.isfinite(f) else v
+    except ValueError:
+        return v
+
+
+def parse_line(line):
+    """(kind, {key: value}) for a logfmt line of one of KINDS, else None."""
+    line = _ANSI.sub("", line.rstrip("\r\n")).rsplit("\r", 1)[-1].strip()
+    head, _, rest = line.partition(" ")
+    if head not in KINDS:
+        return None
+    kv = {}
+    for m in _PAIR.finditer(rest):
+        v = m.group(2)
+        if v.startswith('"') and v.endswith('"') and len(v) >= 2:
+            v = re.sub(r"\\(.)", r"\1", v[1:-1])
+            kv[m.group(1)] = v
+        else:
+            kv[m.group(1)] = convert(v)
+    return (head, kv) if kv else None
+
+
+def error_line(lines):
+    """The last line of a log that looks like an error (Python's, not TF's C++ logging)."""
+    for line in reversed(lines):
+        s = _ANSI.sub("", line).strip()
+        if s and not _GLOG.match(s) and _ERROR.search(s) and s != "Traceback (most recent call last):":
+            return s[:300]
+    return ""
+
+
+def read_log(path):
+    """One run's record from its log file."""
+    with open(path, errors="replace") as f:
+        lines = f.read().splitlines()
+    rec = {"file": os.path.basename(path), "lines": {}, "epochs": []}
+    for line in lines:
+        p = parse_line(line)
+        if p is None:
+            continue
+        kind, kv = p
+        if kind == "throughput":
+            rec["epochs"].append({k: kv.get(k) for k in ("epoch", "images_per_sec", "loss")
+                                  if k in kv})
+        elif kind != "peak":
+            rec["lines"][kind] = kv
+    L = rec["lines"]
+    m = _LOGNAME.match(rec["file"][:-4])
+    cell = L.get("run", {}).get("cell") or (m.group("cell") if m else rec["file"][:-4])
+    parts = str(cell).split(".")
+    ident = {**L.get("throughput", {}), **L.get("summary", {}), **L.get("model", {})}
+    rec["cell"] = cell
+    rec["task"] = ident.get("task") or (parts[0] if parts else "?")
+    rec["api"] = ident.get("framework") or (parts[1] if len(parts) > 1 else "?")
+    g = ident.get("gpus")
+    if g is None and len(parts) > 2 and parts[2][1:].isdigit():
+        g = int(parts[2][1:])
+    rec["gpus"] = int(g) if isinstance(g, (int, float)) else 0
+    rep = L.get("run", {}).get("repeat") or (int(m.group("rep")) if m else 1)
+    rec["repeat"] = int(rep)
+
+    end, summ = L.get("run_end", {}), L.get("summary")
+    if end.get("status") == "skipped":
+        rec["status"], rec["reason"] = "skipped", str(end.get("reason", "skipped"))
+    elif summ and "images_per_sec" in summ:
+        rec["status"], rec["reason"] = "ok", ""
+    else:
+        rec["status"] = "failed"
+        reason = end.get("reason") or error_line(lines)
+        if not reason:
+            reason = (f"exit code {end['rc']}, no summary line" if "rc" in end
+                      else "no summary line (run did not finish: interrupted or still running?)")
+        rec["reason"] = str(reason)
+    rec["images_per_sec"] = summ.get("images_per_sec") if summ else None
+    rec["spread_pct"] = summ.get("spread_pct") if summ else None
+    rec["epochs_timed"] = summ.get("epochs_timed") if summ else None
+    rec["epochs_images_per_sec"] = [e.get("images_per_sec") for e in rec["epochs"]]
+    model = L.get("model", {})
+    rec["image_size"] = model.get("image_size") or flops.DEFAULT_SIZE.get(rec["task"])
+    rec["device"] = model.get("device")
+    run = L.get("run", {})
+    rec["generated_data"] = bool(run.get("data_generated"))
+    rec["data"] = (GENERATED_LABEL if rec["generated_data"] else
+                   ("CIFAR-10" if rec["task"] == "cifar10-cnn" else "synthetic images"))
+    rec["load1_start"], rec["load1_end"] = run.get("load1"), end.get("load1")
+    rec["other_cpu_start"], rec["other_cpu_end"] = run.get("other_cpu"), end.get("other_cpu")
+    rec["wall_s"], rec["rc"] = end.get("wall_s"), end.get("rc")
+    rec["load_warning"] = load_warning(run, end)
+    return rec
+
+
+def load_warning(run, end):
+    """'' or why this run's machine looked busy (see the module docstring for the rule)."""
+    notes = []
+    for when, kv in (("before", run), ("after", end)):
+        oc = kv.get("other_cpu")
+        if isinstance(oc, (int, float)) and oc > OTHER_CPU_LIMIT:
+            notes.append(f"{oc:.2f} cores busy with other work {when} the run")
+    if not notes and not isinstance(run.get("other_cpu"), (int, float)):
+        l1, cores = run.get("load1"), run.get("cores") or os.cpu_count() or 1
+        if isinstance(l1, (int, float)) and l1 > cores:
+            notes.append(f"load1={l1} at start > {cores} cores")
+    return "; ".join(notes)
+
+
+def read_peak(logdir):
+    best = None
+    for name in sorted(os.listdir(logdir)):
+        if not name.endswith(".log"):
+            continue
+        with open(os.path.join(logdir, name), errors="replace") as f:
+            for line in f:
+                p = parse_line(line)
+                if p and p[0] == "peak" and isinstance(p[1].get("tflops"), (int, float)):
+                    if best is None or p[1]["tflops"] > best["tflops"]:
+                        best = p[1]
+    return best
+
+
+def read_all(d):
+    logdir = os.path.join(d, "logs")
+    recs = [read_log(os.path.join(logdir, n)) for n in sorted(os.listdir(logdir))
+            if n.endswith(".log") and n != "peak.log"]
+    recs = [r for r in recs if r["lines"]]  # a log with none of our lines is not a run
+    return recs, read_peak(logdir)
+
+
+# ---- analysis -------------------------------------------------------------------------------
+def single_gpus(recs, task):
+    """The device count that means 'single device' for a task: 1 (GPU) if present, else 0 (CPU)."""
+    return 1 if any(r["task"] == task and r["gpus"] == 1 for r in recs) else 0
+
+
+def cell_stats(recs, task, api, gpus):
+    runs = [r for r in recs if (r["task"], r["api"], r["gpus"]) == (task, api, gpus)]
+    ok = [r for r in runs if r["status"] == "ok"]
+    vals = [float(r["images_per_sec"]) for r in ok]
+    return {
+        "runs": runs, "ok": ok, "values": vals,
+        "failed": [r for r in runs if r["status"] == "failed"],
+        "skipped": [r for r in runs if r["status"] == "skipped"],
+        "median": statistics.median(vals) if vals else None,
+        "min": min(vals) if vals else None, "max": max(vals) if vals else None,
+        "warnings": [r for r in runs if r["load_warning"]],
+    }
+
+
+def pair_ratio(recs, task, a, b, gpus):
+    """Ratio a/b of images/sec from each repeat where both ran ok; median, range, established."""
+    by = {}
+    for r in recs:
+        if r["task"] == task and r["gpus"] == gpus and r["status"] == "ok" and r["api"] in (a, b):
+            by.setdefault(r["repeat"], {})[r["api"]] = float(r["images_per_sec"])
+    pairs = [(rep, v[a] / v[b]) for rep, v in sorted(by.items()) if a in v and b in v and v[b] > 0]
+    repeats = sorted({r["repeat"] for r in recs if r["task"] == task and r["gpus"] == gpus
+                      and r["api"] in (a, b)})
+    if not pairs:
+        return {"pairs": [], "repeats": repeats, "median": None, "min": None, "max": None,
+                "established": False}
+    vals = [p[1] for p in pairs]
+    lo, hi = min(vals), max(vals)
+    return {"pairs": pairs, "repeats": repeats, "median": statistics.median(vals),
+            "min": lo, "max": hi, "established": len(vals) >= 2 and (lo > 1.0 or hi < 1.0)}
+
+
+def fastest(recs, task, gpus):
+    """The API that beats every other API with an established paired ratio > 1, else None."""
+    apis = [a for a in APIS if cell_stats(recs, task, a, gpus)["values"]]
+    if len(apis) < 2:
+        return None
+    for a in apis:
+        if all((pr := pair_ratio(recs, task, a, b, gpus))["established"] and pr["min"] > 1.0
+               for b in apis if b != a):
+            return a
+    return None
+
+
+def fairness(recs):
+    """Differences between the `model` lines of one task, as a list of findings."""
+    out = []
+    for task in TASKS:
+        runs = [r for r in recs if r["task"] == task and "model" in r["lines"]]
+        for key in FAIR_KEYS:
+            seen = {}
+            for r in runs:
+                v = r["lines"]["model"].get(key)
+                if v is None:
+                    continue
+                norm = repr(float(v)) if isinstance(v, (int, float)) else str(v).lower()
+                seen.setdefault(r["api"], {}).setdefault(norm, v)
+            distinct = {n for vs in seen.values() for n in vs}
+            if len(distinct) > 1:
+                out.append({"task": task, "key": key,
+                            "values": {api: sorted(map(str, vs.values())) for api, vs in seen.items()}})
+        for g in sorted({r["gpus"] for r in runs}):  # where the replicas actually ran
+            seen = {}
+            for r in runs:
+                if r["gpus"] == g and r["lines"]["model"].get("device") is not None:
+                    seen.setdefault(r["api"], set()).add(str(r["lines"]["model"]["device"]))
+            if len({d for ds in seen.values() for d in ds}) > 1:
+                out.append({"task": task, "key": f"device (gpus={g})",
+                            "values": {api: sorted(ds) for api, ds in seen.items()}})
+    return out
+
+
+def add_hardware(recs, peak):
+    for r in recs:
+        r["train_gflop_per_image"] = r["tflops"] = r["pct_of_peak"] = None
+        try:
+            f = flops.train_flops(r["task"], r["image_size"])
+        except (ValueError, TypeError):
+            continue
+        r["train_gflop_per_image"] = round(f / 1e9, 4)
+        if r["status"] == "ok":
+            r["tflops"] = float(r["images_per_sec"]) * f / 1e12
+            if peak:
+                r["pct_of_peak"] = 100 * r["tflops"] / (peak["tflops"] * devices(r))
+
+
+def devices(r):
+    return r["gpus"] if r["gpus"] > 0 and r["device"] == "gpu" else 1
+
+
+# ---- machine header -------------------------------------------------------------------------
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "gpus": []}
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20)
+        if out.returncode == 0:
+            info["gpus"] = [l.strip() for l in out.stdout.splitlines() if l.strip()]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def versions():
+    v = {"python": platform.python_version()}
+    for pkg in ("tensorflow", "keras", "tf-keras", "tensorpack", "tflearn", "numpy"):
+        try:
+            v[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            v[pkg] = "not installed"
+    return v
+
+
+def git_commit():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        out = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            return "unknown (no git)"
+        dirty = subprocess.run(["git", "-C", root, "diff", "--quiet", "HEAD", "--"],
+                               capture_output=True, timeout=10).returncode
+        return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+
+
+# ---- formatting -----------------------------------------------------------------------------
+def md(s):
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def short(reason, n=110):
+    reason = str(reason)
+    return reason if len(reason) <= n else reason[: n - 1] + "…"
+
+
+def fmt_ips(v):
+    return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}" if v >= 10 else f"{v:,.2f}"
+
+
+def task_label(task, recs):
+    lab = TASK_LABEL.get(task, task)
+    if task == "cifar10-cnn" and any(r["generated_data"] for r in recs if r["task"] == task):
+        lab += f" ({GENERATED_LABEL})"
+    return lab
+
+
+def cell_text(st, bold=False):
+    if st["values"]:
+        med = fmt_ips(st["median"])
+        txt = f"**{med}**" if bold else med
+        k = len(st["values"])
+        txt += (f" ({fmt_ips(st['min'])}–{fmt_ips(st['max'])}, n={k} runs)" if k > 1
+                else " (n=1 run)")
+        if st["failed"]:
+            txt += f"; {len(st['failed'])} failed: {short(st['failed'][-1]['reason'], 60)}"
+    elif st["failed"]:
+        txt = f"FAILED: {short(st['failed'][-1]['reason'])}"
+    elif st["skipped"]:
+        txt = f"SKIPPED: {short(st['skipped'][-1]['reason'], 60)}"
+    else:
+        return "—"
+    if st["warnings"]:
+        txt += f" ⚠ busy machine ({len(st['warnings'])} run(s))"
+    return md(txt)
+
+
+def ratio_text(pr, a, b):
+    if pr["median"] is None:
+        return "— (no pair of ok runs)"
+    n, R = len(pr["pairs"]), len(pr["repeats"])
+    pairs = f"{n} pair{'s' if n != 1 else ''}" + (f" of {R} repeats" if R > n else "")
+    rng = f"{pr['min']:.2f}–{pr['max']:.2f}, {pairs}"
+    if pr["established"]:
+        win = a if pr["median"] > 1 else b
+        return f"**{pr['median']:.2f}×** ({rng}): **{API_LABEL[win]} faster**"
+    return f"{pr['median']:.2f}× ({rng}): not established"
+
+
+def write_md(d, recs, peak, fair, info, exit_status):
+    vers = versions()
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    commits = sorted({str(r["lines"].get("run", {}).get("commit")) for r in recs
+                      if r["lines"].get("run", {}).get("commit")})
+    gen = any(r["generated_data"] for r in recs)
+    L = ["# CNN training throughput: tensorpack vs Keras vs tflearn", ""]
+    mach = f"{info['cpu']}, {info['cores']} cores"
+    if info["gpus"]:
+        mach += f"; {len(info['gpus'])} × {info['gpus'][0]}"
+    L += [f"- Machine (where collect.py ran): {mach}"]
+    if peak:
+        L += [f"- Measured peak: {peak['tflops']:.3f} TFLOP/s fp32 matmul on "
+              f"{peak.get('device', '?')} ({str(peak.get('device_name', '?')).replace('_', ' ')}), "
+              f"n={peak.get('n')}, best of {peak.get('reps')} reps"
+              + (" (TF32 allowed by TensorFlow's default precision)" if peak.get("tf32_allowed")
+                 else "")]
+    L += ["- Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()),
+          f"- Date: {now}; git commit: {git_commit()}"
+          + (f"; runs made at commit(s) {', '.join(commits)}" if commits else ""),
+          f"- Runs: {len(recs)} ({sum(r['status'] == 'ok' for r in recs)} ok, "
+          f"{sum(r['status'] == 'failed' for r in recs)} failed, "
+          f"{sum(r['status'] == 'skipped' for r in recs)} skipped)"]
+    if gen:
+        L += [f"- **CIFAR figures use {GENERATED_LABEL}** (tools/make_cifar_data.py), not the real "
+              "CIFAR-10 set; throughput does not depend on pixel values, but label them as such."]
+    L += [""]
+    if fair:
+        L += ["## FAIRNESS MISMATCH", "",
+              "The APIs' `model` lines differ for the same task, so their figures are not comparable:", ""]
+        for f in fair:
+            vals = "; ".join(f"{API_LABEL.get(a, a)}: {', '.join(v)}" for a, v in f["values"].items())
+            L += [f"- {TASK_LABEL.get(f['task'], f['task'])}: `{f['key']}` differs ({md(vals)})"]
+        L += [""]
+
+    # single device
+    L += ["## Single device", "",
+          "Images/sec (higher is better): median over repeats of each run's median epoch "
+          "(epochs ≥ 2; epoch 1 is warm-up), with min–max across repeats and the number of runs. "
+          "Single device = `gpus=1` on a GPU machine, `gpus=0` (CPU) otherwise. A name in bold is "
+          "faster than every other API by an established paired ratio (see below).", "",
+          "| Task | device | " + " | ".join(API_LABEL[a] for a in APIS) + " |",
+          "|---|---|" + "---|" * len(APIS)]
+    for task in TASKS:
+        g = single_gpus(recs, task)
+        win = fastest(recs, task, g)
+        cells = [cell_text(cell_stats(recs, task, a, g), bold=(a == win)) for a in APIS]
+        L += [f"| {md(task_label(task, recs))} | {'gpu×1' if g else 'cpu'} | " + " | ".join(cells) + " |"]
+    L += [""]
+
+    # ratios
+    L += ["## Ratios vs Keras", "",
+          "Each ratio is an API's images/sec divided by Keras's, taken from the two runs of the same "
+          "repeat (run back to back, so under the same machine conditions); the table gives the "
+          "median over repeats with its min–max and the number of such pairs. A winner is named "
+          "only when every pair falls on the same side of 1.0 and there are at least two pairs; "
+          "otherwise the difference is \"not established\".", "",
+          "| Task | tensorpack / Keras | tflearn / Keras |", "|---|---|---|"]
+    for task in TASKS:
+        g = single_gpus(recs, task)
+        cells = [ratio_text(pair_ratio(recs, task, a, "keras", g), a, "keras")
+                 for a in ("tensorpack", "tflearn")]
+        L += [f"| {md(task_label(task, recs))} | " + " | ".join(md(c) for c in cells) + " |"]
+    L += [""]
+
+    # data parallel
+    multi = [r for r in recs if r["gpus"] > 1]
+    if multi:
+        counts = sorted({r["gpus"] for r in recs if r["gpus"] >= 1} |
+                        ({0} if not any(r["gpus"] == 1 for r in recs) else set()))
+        L += ["## Data parallel", "",
+              "Images/sec over all replicas (median over repeats) and scaling efficiency against "
+              "one device: eff = ips_N / (N × ips_1) (the CPU run, gpus=0, is the base when no "
+              "gpus=1 run exists).", "",
+              "| API | model | " + " | ".join(f"{c} dev" if c else "cpu" for c in counts) + " |",
+              "|---|---|" + "---|" * len(counts)]
+        for api in APIS:
+            for task in TASKS:
+                if not any(r["api"] == api and r["task"] == task for r in multi):
+                    continue
+                base_g = 1 if cell_stats(recs, task, api, 1)["runs"] else 0
+                base = cell_stats(recs, task, api, base_g)["median"]
+                cells = []
+                for c in counts:
+                    st = cell_stats(recs, task, api, c)
+                    if st["median"] is None:
+                        cells.append(cell_text(st))
+                        continue
+                    n = max(c, 1)
+                    eff = f"eff {st['median'] / (n * base):.2f}" if base else "eff n/a"
+                    cells.append(md(f"{fmt_ips(st['median'])} ({eff})"))
+                L += [f"| {API_LABEL[api]} | {md(task_label(task, recs))} | " + " | ".join(cells) + " |"]
+        L += [""]
+
+    # hardware limit
+    L += ["## Hardware limit", "",
+          "Achieved training TFLOP/s = images/sec × training FLOPs per image (tools/flops.py: "
+          "3 × forward FLOPs; forward FLOPs = 2 × the multiply-accumulates of the conv and "
+          "fully-connected layers, batch norm, ReLU, pooling and softmax ignored), and its share "
+          "of the measured fp32 matmul peak (times the number of GPUs for data-parallel cells).", "",
+          "| Task | API | devices | image px | GFLOP/img (train) | img/s | TFLOP/s | % of peak |",
+          "|---|---|---|---|---|---|---|---|"]
+    for task in TASKS:
+        for api in APIS:
+            for g in sorted({r["gpus"] for r in recs if r["task"] == task and r["api"] == api}):
+                st = cell_stats(recs, task, api, g)
+                if not st["ok"]:
+                    continue
+                r0 = st["ok"][0]
+                tfl = statistics.median(r["tflops"] for r in st["ok"] if r["tflops"] is not None) \
+                    if any(r["tflops"] is not None for r in st["ok"]) else None
+                pct = [r["pct_of_peak"] for r in st["ok"] if r["pct_of_peak"] is not None]
+                gf = r0["train_gflop_per_image"]
+                L += [f"| {md(task_label(task, recs))} | {API_LABEL.get(api, api)} | "
+                      f"{'cpu' if g == 0 else g} | {r0['image_size']} | "
+                      f"{gf if gf is not None else 'n/a'} | {fmt_ips(st['median'])} | "
+                      f"{f'{tfl:.4f}' if tfl is not None else 'n/a'} | "
+                      f"{f'{statistics.median(pct):.1f}%' if pct else 'n/a (no peak)'} |"]
+    notes = []
+    for task in TASKS:
+        counted = {}
+        for r in recs:
+            p = r["lines"].get("model", {}).get("params")
+            if r["task"] == task and isinstance(p, int):
+                try:
+                    counted.setdefault((p, flops.params(task, r["image_size"])), []).append(r["api"])
+                except ValueError:
+                    pass
+        for (p, want), apis in counted.items():
+            if p != want:
+                notes.append(f"- {TASK_LABEL[task]}: {', '.join(sorted(set(apis)))} report {p:,} "
+                             f"parameters, tools/flops.py counts {want:,}: its FLOPs may not "
+                             "describe that model.")
+    if notes:
+        L += ["", "Model/FLOP-count mismatches:", ""] + notes
+    L += [""]
+
+    # busy machine
+    warned = [r for r in recs if r["load_warning"]]
+    L += ["## Machine load", "",
+          f"⚠ marks a cell with a run during which other work used the machine: more than "
+          f"{OTHER_CPU_LIMIT} cores busy in the second before the run started or after it ended "
+          "(run_all.sh's `other_cpu`; for logs without it, the 1-minute load average at the start "
+          "above the core count)."]
+    if warned:
+        L += [""] + [f"- {r['cell']} repeat {r['repeat']}: {r['load_warning']}" for r in warned]
+    L += [""]
+
+    bad = [r for r in recs if r["status"] != "ok"]
+    if bad:
+        L += ["## Failed and skipped runs", ""]
+        for r in bad:
+            L += [f"- {r['status'].upper()}: {r['cell']} repeat {r['repeat']} "
+                  f"(logs/{r['file']}): {md(r['reason'])}"]
+        L += [""]
+    L += [f"Collector exit status: {exit_status} (0 ok, 1 a run failed, 3 fairness mismatch)."]
+    with open(os.path.join(d, "results.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
+CSV_FIELDS = ("file", "cell", "task", "api", "gpus", "repeat", "status", "reason",
+              "images_per_sec", "spread_pct", "epochs_timed", "epochs_images_per_sec", "image_size",
+              "batch", "params", "optimizer", "lr", "dtype", "data_format", "device", "data",
+              "load1_start", "load1_end", "other_cpu_start", "other_cpu_end", "load_warning",
+              "wall_s", "rc", "train_gflop_per_image", "tflops", "pct_of_peak", "start", "commit")
+
+
+def write_csv(d, recs):
+    with open(os.path.join(d, "results.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, CSV_FIELDS)
+        w.writeheader()
+        for r in recs:
+            model, run = r["lines"].get("model", {}), r["lines"].get("run", {})
+            row = {k: r.get(k) for k in CSV_FIELDS}
+            for k in ("batch", "params", "optimizer", "lr", "dtype", "data_format"):
+                row[k] = model.get(k)
+            row["start"], row["commit"] = run.get("start"), run.get("commit")
+            row["epochs_images_per_sec"] = ";".join(str(v) for v in r["epochs_images_per_sec"])
+            for k in ("tflops", "pct_of_peak"):
+                row[k] = None if r[k] is None else round(r[k], 6)
+            w.writerow(row)
+
+
+def write_json(d, recs, peak, fair, info, exit_status):
+    with open(os.path.join(d, "results.json"), "w") as f:
+        json.dump({"generated_at": datetime.datetime.now().astimezone().isoformat(),
+                   "machine": info, "versions": versions(), "commit": git_commit(),
+                   "peak": peak, "fairness_mismatches": fair, "exit_status": exit_status,
+                   "runs": recs}, f, indent=1)
+
+
+def write_png(d, recs, info, peak):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    width = 0.8 / len(APIS)
+    colors = {"tensorpack": "#1f77b4", "keras": "#d62728", "tflearn": "#2ca02c"}
+    ymin = None
+    for i, api in enumerate(APIS):
+        xs, ys, lo, hi, marks = [], [], [], [], []
+        for t, task in enumerate(TASKS):
+            st = cell_stats(recs, task, api, single_gpus(recs, task))
+            x = t + (i - (len(APIS) - 1) / 2) * width
+            if st["median"]:
+                xs.append(x)
+                ys.append(st["median"])
+                lo.append(st["median"] - st["min"])
+                hi.append(st["max"] - st["median"])
+            else:
+                marks.append((x, "failed" if st["failed"] else "skipped" if st["skipped"]
+                              else "no data"))
+        if ys:
+            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=API_LABEL[api],
+                   color=colors[api])
+            for x, y in zip(xs, ys):
+                ax.annotate(fmt_ips(y), (x, y), xytext=(0, 3), textcoords="offset points",
+                            ha="center", fontsize=8)
+            ymin = min(ys + ([ymin] if ymin else []))
+        else:
+            ax.bar([], [], width, label=API_LABEL[api], color=colors[api])
+        for x, text in marks:
+            ax.text(x, 0.02, text, rotation=90, ha="center", va="bottom", fontsize=8,
+                    transform=ax.get_xaxis_transform(), color="0.4")
+    if ymin:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=ymin / 10)
+    ax.set_xticks(range(len(TASKS)))
+    labels = []
+    for task in TASKS:
+        lab = task_label(task, recs).replace(" (", "\n(")
+        labels.append(lab + ("\n(gpu×1)" if single_gpus(recs, task) else "\n(cpu)"))
+    ax.set_xticklabels(labels, fontsize=9)
+    ax.set_ylabel("training images/sec (log scale; bars: median, whiskers: min–max over repeats)")
+    where = (f"{len(info['gpus'])} × {info['gpus'][0]}" if info["gpus"]
+             else f"{info['cpu']}, {info['cores']} cores")
+    ax.set_title(f"Single-device training throughput — {where}", fontsize=11)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(d, "results.png"), dpi=110)
+    plt.close(fig)
+
+
+def collect(d):
+    recs, peak = read_all(d)
+    add_hardware(recs, peak)
+    fair = fairness(recs)
+    failed = any(r["status"] == "failed" for r in recs)
+    exit_status = EXIT_FAIRNESS if fair else EXIT_FAILED if failed else EXIT_OK
+    info = machine()
+    write_md(d, recs, peak, fair, info, exit_status)
+    write_csv(d, recs)
+    write_json(d, recs, peak, fair, info, exit_status)
+    write_png(d, recs, info, peak)
+    return exit_status, recs
+
+
+def main(argv):
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
+        print(__doc__, file=sys.stdout if argv[:1] in (["-h"], ["--help"]) else sys.stderr)
+        return EXIT_OK if argv[:1] in (["-h"], ["--help"]) else EXIT_USAGE
+    d = argv[0]
+    if not os.path.isdir(os.path.join(d, "logs")):
+        print(f"collect.py: error: no logs/ folder in {d}", file=sys.stderr)
+        return EXIT_USAGE
+    status, recs = collect(d)
+    n_ok = sum(r["status"] == "ok" for r in recs)
+    print(f"collect.py: {len(recs)} runs ({n_ok} ok) -> {d}/results.md, results.csv, results.json, "
+          f"results.png; exit {status}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
