@@ -1,0 +1,118 @@
+"""The three CIFAR-10 CNN scripts, run end to end as a user runs them, on generated CIFAR-format data."""
+import pickletools
+import shutil
+
+import pytest
+
+from conftest import assert_bad_input, run_script
+
+APIS = ("tensorpack", "keras", "tflearn")
+SCRIPT = "cifar10-cnn-{}.py"
+EPOCHS, STEPS = 3, 100
+
+# Trainable parameters, by hand: a conv layer has k*k*c_in*c_out weights + c_out biases.
+# 32x32x3 -> conv 32 same (32x32) -> conv 32 valid (30x30) -> pool (15x15) -> conv 64 same (15x15)
+# -> conv 64 valid (13x13) -> pool (6x6x64 = 2304) -> dense 512 -> dense 10.
+PARAMS = ((3 * 3 * 3 * 32 + 32) + (3 * 3 * 32 * 32 + 32) + (3 * 3 * 32 * 64 + 64)
+          + (3 * 3 * 64 * 64 + 64) + (2304 * 512 + 512) + (512 * 10 + 10))
+FAIRNESS_KEYS = ("params", "batch", "image_size", "optimizer", "lr", "dtype", "data_format")
+
+
+@pytest.fixture(scope="module")
+def runs(cifar_dir):
+    """One CPU run of each script, shared by the checks below."""
+    return {api: run_script(SCRIPT.format(api), 0, "--data", cifar_dir, "--epochs", EPOCHS,
+                            "--steps", STEPS) for api in APIS}
+
+
+def test_fixture_is_python2_pickle(cifar_dir):
+    """The real archive was pickled by Python 2: protocol 2, keys as STRING opcodes, no unicode."""
+    raw = (cifar_dir / "cifar-10-batches-py" / "data_batch_1").read_bytes()
+    ops = {op.name for op, _, _ in pickletools.genops(raw)}
+    assert raw[:2] == b"\x80\x02"
+    assert "SHORT_BINSTRING" in ops and "BINSTRING" in ops
+    assert not ops & {"BINUNICODE", "SHORT_BINUNICODE", "BINBYTES", "SHORT_BINBYTES"}
+    assert b"numpy.core.multiarray" in raw
+
+
+def test_hand_derived_params():
+    assert PARAMS == 1250858
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_contract_lines(runs, api):
+    r = runs[api]
+    assert r.rc == 0, r
+    (model,) = r.of("model")
+    assert model["framework"] == api and model["task"] == "cifar10-cnn"
+    assert model["gpus"] == "0" and model["device"] == "cpu"
+    assert model["params"] == str(PARAMS)
+    assert model["batch"] == "32" and model["image_size"] == "32"
+    assert (model["optimizer"], float(model["lr"])) == ("rmsprop", 1e-4)
+    tput = r.of("throughput")
+    assert [t["epoch"] for t in tput] == [str(e) for e in range(1, EPOCHS + 1)]
+    assert all(float(t["images_per_sec"]) > 0 for t in tput)
+    (summary,) = r.of("summary")
+    timed = sorted(float(t["images_per_sec"]) for t in tput[1:])
+    assert summary["epochs_timed"] == str(EPOCHS - 1)
+    assert float(summary["images_per_sec"]) == pytest.approx(sum(timed) / 2, abs=0.11)
+    assert float(summary["spread_pct"]) == pytest.approx(
+        (timed[-1] - timed[0]) / (sum(timed) / 2) * 100, abs=0.2)
+    # the contract's lines each start their own line, in order
+    kinds = [l["kind"] for l in r.lines]
+    assert kinds == ["model"] + ["throughput"] * EPOCHS + ["summary"]
+
+
+def test_same_model_everywhere(runs):
+    fingerprints = {api: tuple(runs[api].of("model")[0][k] for k in FAIRNESS_KEYS) for api in APIS}
+    assert len(set(fingerprints.values())) == 1, fingerprints
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_learns(runs, api):
+    """On learnable data the training loss after the last epoch is clearly below the first."""
+    losses = [float(t["loss"]) for t in runs[api].of("throughput")]
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+@pytest.mark.parametrize("api", ["tensorpack", "keras"])
+def test_data_parallel_on_cpu(cifar_dir, api):
+    r = run_script(SCRIPT.format(api), 2, "--data", cifar_dir, "--epochs", 2, "--steps", 10)
+    assert r.rc == 0, r
+    assert "warning: no GPU visible" in r.stderr
+    (model,) = r.of("model")
+    assert model["gpus"] == "2" and model["device"] == "cpu" and model["params"] == str(PARAMS)
+    assert r.of("summary")[0]["gpus"] == "2"
+
+
+def test_tflearn_has_no_data_parallel(cifar_dir):
+    line = assert_bad_input(run_script(SCRIPT.format("tflearn"), 2, "--data", cifar_dir))
+    assert "data-parallel" in line
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("num_gpu", ["abc", "-1", "1.5"])
+def test_bad_num_gpu(api, num_gpu):
+    line = assert_bad_input(run_script(SCRIPT.format(api), num_gpu))
+    assert "NUM_GPU" in line
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_missing_data_folder(api, tmp_path):
+    line = assert_bad_input(run_script(SCRIPT.format(api), 0, "--data", tmp_path / "nowhere"))
+    assert "cifar-10-batches-py" in line and "--data" in line
+
+
+@pytest.fixture(scope="module")
+def truncated_dir(cifar_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("truncated")
+    shutil.copytree(cifar_dir / "cifar-10-batches-py", d / "cifar-10-batches-py")
+    f = d / "cifar-10-batches-py" / "data_batch_3"
+    f.write_bytes(f.read_bytes()[:5000])
+    return d
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_truncated_batch_file(api, truncated_dir):
+    line = assert_bad_input(run_script(SCRIPT.format(api), 0, "--data", truncated_dir))
+    assert "cannot load CIFAR-10" in line
