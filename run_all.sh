@@ -1,0 +1,378 @@
+#!/usr/bin/env bash
+# run_all.sh: the whole benchmark sweep (every task x API x device count, N repeats), then the
+# results collector. Run ./run_all.sh --help for the options; the per-task settings are the table
+# right below.
+set -u -o pipefail
+
+# ==== per-task settings: tune here ===========================================================
+# One row per task. Columns, separated by '|':
+#   task | GPU args (machine with GPUs) | CPU args (no GPU, NUM_GPU=0) | quick args (--quick) |
+#   time limit in seconds per run: GPU CPU quick (SIGTERM at the limit, SIGKILL 30 s later)
+# Empty args = the script's defaults. NUM_GPU, --model and --data are added by run_all.sh.
+SETTINGS='
+cifar10-cnn | --epochs 4                            | --steps 300 --epochs 4                 | --steps 3 --epochs 2                           | 3600 1200 300
+alexnet     |                                       | --image-size 128 --steps 8 --epochs 3  | --image-size 96 --steps 2 --epochs 2 --batch 2 | 3600 1200 300
+vgg16       |                                       | --image-size 64 --steps 4 --epochs 3   | --image-size 64 --steps 2 --epochs 2 --batch 2 | 3600 1200 300
+resnet50    |                                       | --image-size 64 --steps 6 --epochs 3   | --image-size 64 --steps 2 --epochs 2 --batch 2 | 3600 1200 300
+'
+TASKS=(cifar10-cnn alexnet vgg16 resnet50)
+APIS=(tensorpack keras tflearn)       # repeat 1 runs them in this order; later repeats rotate it
+SINGLE_DEVICE_APIS=" tflearn "        # no data-parallel trainer: only NUM_GPU 0 or 1
+CIFAR_URL=${RUN_ALL_CIFAR_URL:-https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz}
+KILL_GRACE_S=30
+# =============================================================================================
+
+usage() {
+  cat <<'EOF'
+Usage: ./run_all.sh [--out DIR] [--gpus "1 2 4 8"] [--only PATTERN] [--quick] [--repeat N]
+                    [--cifar-data DIR] [--dry-run] [--help]
+
+Runs every benchmark cell, each run in its own process under a time limit, keeps each run's whole
+output in DIR/logs/<cell>.r<repeat>.log, measures the fp32 matmul peak once (DIR/logs/peak.log),
+then runs tools/collect.py DIR (results.md, results.csv, results.json, results.png).
+
+Cells are named <task>.<api>.g<NUM_GPU>, e.g. cifar10-cnn.keras.g0, resnet50.tensorpack.g2:
+  task: cifar10-cnn | alexnet | vgg16 | resnet50     api: tensorpack | keras | tflearn
+  g0 = trained on the CPU; gN = N devices in data parallel.
+
+  --out DIR         where logs and results go (default: sweep/latest, with --quick: sweep/quick)
+  --gpus "LIST"     device counts to run (default: 1 2 4 ... up to all GPUs found by nvidia-smi;
+                    without GPUs: 0, i.e. the CPU). tflearn runs only counts 0 and 1. On a machine
+                    without GPUs a count N >= 1 runs N replicas on the CPU.
+  --only PATTERN    run only the cells matching PATTERN: a shell glob against the whole cell name
+                    ('cifar10-cnn.*', '*.keras.g1') or a substring ('resnet50', 'tflearn');
+                    several patterns separated by commas.
+  --quick           smallest settings for every selected cell (a smoke test; default --repeat 1)
+  --repeat N        run every cell N times (default: 3 without GPUs, 1 with GPUs or --quick).
+                    Within a repeat a task's cells run back to back; the API order rotates from one
+                    repeat to the next (tensorpack keras tflearn, then keras tflearn tensorpack,
+                    ...). The order is written to DIR/plan.txt.
+  --cifar-data DIR  folder holding cifar-10-batches-py/, passed to the CIFAR scripts as --data.
+                    Default: the cache ${XDG_CACHE_HOME:-~/.cache}/tf-api-bench/cifar10, downloaded
+                    there when missing; without it the CIFAR cells are SKIPPED (not failed).
+                    Generated data (tools/make_cifar_data.py DIR, marked by a GENERATED file) is
+                    labelled "generated CIFAR-format data" in the results.
+  --dry-run         write DIR/plan.txt and print it; run nothing
+  -h, --help        this text
+
+Per-task settings (GPU / CPU / quick arguments and time limits) are the table at the top of this
+file. GPU settings apply to cells with NUM_GPU >= 1 on a machine with GPUs, CPU settings otherwise.
+
+Resuming: rerunning with the same --out keeps every run whose log holds a `summary` line and was
+made with the same arguments, and reruns only what is missing, failed or changed (the old log is
+moved to DIR/logs/old/). Ctrl-C stops the running child, keeps finished logs, runs the collector
+on what exists and exits 130.
+
+Log lines written by run_all.sh into each run's log (logfmt; quoted values may hold spaces):
+  run cell=C repeat=R start=ISO-TIME load1=L cores=K other_cpu=X timeout_s=T mode=gpu|cpu|quick
+      commit=SHA [data_generated=1] args="SCRIPT ARGS" cmd="PYTHON SCRIPT ARGS"
+  run_end cell=C repeat=R rc=RC status=ok|failed|skipped|interrupted load1=L other_cpu=X
+      wall_s=S [reason="..."]
+other_cpu: cores kept busy by other work during the second before the run starts (in `run`) or
+after it ends (in `run_end`), while nothing of the sweep runs; the collector warns above 0.5.
+
+Exit status: 0 all ok (skipped CIFAR cells included); 1 a run failed; 3 the collector found a
+fairness mismatch; 2 bad input; 130 interrupted.
+
+Environment (for tuning and tests): RUN_ALL_EXTRA_ARGS_<cell with . and - as _> appends arguments
+to that cell's command (e.g. RUN_ALL_EXTRA_ARGS_cifar10_cnn_keras_g0='--epochs 0' makes that
+cell fail with exit 2); RUN_ALL_TIMEOUT_S overrides every time limit; RUN_ALL_NGPU overrides the
+number of GPUs found; RUN_ALL_CIFAR_URL the CIFAR-10 download address; RUN_ALL_IDLE_SAMPLE_S the
+other_cpu sampling time (default 1).
+EOF
+}
+
+die2() { echo "run_all.sh: error: $*" >&2; exit 2; }
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+# ---- command line ---------------------------------------------------------------------------
+OUT="" GPUS_OPT="" ONLY="" QUICK=0 REPEAT="" CIFAR_DATA="" DRY=0
+while [ $# -gt 0 ]; do
+  opt=$1
+  case $opt in
+    --*=*) val=${opt#*=}; opt=${opt%%=*}; set -- "$opt" "$val" "${@:2}" ;;
+  esac
+  case $opt in
+    -h|--help) usage; exit 0 ;;
+    --quick) QUICK=1; shift ;;
+    --dry-run) DRY=1; shift ;;
+    --out|--gpus|--only|--repeat|--cifar-data)
+      [ $# -ge 2 ] || die2 "$opt needs a value (see --help)"
+      case $opt in
+        --out) OUT=$2 ;; --gpus) GPUS_OPT=$2 ;; --only) ONLY=$2 ;; --repeat) REPEAT=$2 ;;
+        --cifar-data) CIFAR_DATA=$2 ;;
+      esac
+      shift 2 ;;
+    *) die2 "unknown option '$opt' (see --help)" ;;
+  esac
+done
+[ -z "$REPEAT" ] || { is_uint "$REPEAT" && [ "$REPEAT" -ge 1 ]; } ||
+  die2 "--repeat must be a whole number >= 1, got '$REPEAT'"
+if [ -n "$CIFAR_DATA" ]; then
+  [ -d "$CIFAR_DATA/cifar-10-batches-py" ] ||
+    die2 "--cifar-data: no cifar-10-batches-py/ in '$CIFAR_DATA'"
+  CIFAR_DATA=$(cd "$CIFAR_DATA" && pwd)
+fi
+[ -n "$OUT" ] || OUT=$([ $QUICK = 1 ] && echo sweep/quick || echo sweep/latest)
+case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$ROOT" || exit 1
+
+# ---- settings table -------------------------------------------------------------------------
+declare -A ARGS_GPU ARGS_CPU ARGS_QUICK TO_GPU TO_CPU TO_QUICK
+trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; printf '%s' "${s%"${s##*[![:space:]]}"}"; }
+while IFS='|' read -r t g c q to; do
+  t=$(trim "$t"); [ -n "$t" ] || continue
+  ARGS_GPU[$t]=$(trim "$g"); ARGS_CPU[$t]=$(trim "$c"); ARGS_QUICK[$t]=$(trim "$q")
+  read -r TO_GPU[$t] TO_CPU[$t] TO_QUICK[$t] <<<"$to"
+done <<<"$SETTINGS"
+
+# ---- devices and the plan -------------------------------------------------------------------
+if [ -n "${RUN_ALL_NGPU:-}" ]; then
+  is_uint "$RUN_ALL_NGPU" || die2 "RUN_ALL_NGPU must be a whole number"
+  NGPU=$RUN_ALL_NGPU
+elif command -v nvidia-smi >/dev/null 2>&1; then
+  NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
+else
+  NGPU=0
+fi
+if [ -n "$GPUS_OPT" ]; then
+  read -ra COUNTS <<<"${GPUS_OPT//,/ }"
+  [ ${#COUNTS[@]} -gt 0 ] || die2 "--gpus needs at least one device count"
+  for n in "${COUNTS[@]}"; do
+    is_uint "$n" || die2 "--gpus: '$n' is not a whole number >= 0"
+    [ "$NGPU" -eq 0 ] || [ "$n" -le "$NGPU" ] || die2 "--gpus: $n devices asked, $NGPU GPU(s) found"
+  done
+elif [ "$NGPU" -eq 0 ]; then
+  COUNTS=(0)
+else
+  COUNTS=(); n=1
+  while [ $n -le "$NGPU" ]; do COUNTS+=("$n"); n=$((n * 2)); done
+  [ "${COUNTS[-1]}" -eq "$NGPU" ] || COUNTS+=("$NGPU")
+fi
+[ -n "$REPEAT" ] || REPEAT=$([ $QUICK = 1 ] || [ "$NGPU" -gt 0 ] && echo 1 || echo 3)
+
+selected() {  # cell -> is it selected by --only?
+  [ -z "$ONLY" ] && return 0
+  local p pats; IFS=',' read -ra pats <<<"$ONLY"
+  for p in "${pats[@]}"; do
+    [ -n "$p" ] || continue
+    # shellcheck disable=SC2053
+    [[ $1 == $p || $1 == *"$p"* ]] && return 0
+  done
+  return 1
+}
+
+PLAN_CELL=() PLAN_REP=()
+for ((rep = 1; rep <= REPEAT; rep++)); do
+  for task in "${TASKS[@]}"; do
+    for n in "${COUNTS[@]}"; do
+      cells=()
+      for api in "${APIS[@]}"; do
+        [ "$n" -gt 1 ] && [[ $SINGLE_DEVICE_APIS == *" $api "* ]] && continue
+        selected "$task.$api.g$n" && cells+=("$task.$api.g$n")
+      done
+      k=${#cells[@]}
+      for ((j = 0; j < k; j++)); do  # rotate the API order by one per repeat
+        PLAN_CELL+=("${cells[$(((j + rep - 1) % k))]}"); PLAN_REP+=("$rep")
+      done
+    done
+  done
+done
+TOTAL=${#PLAN_CELL[@]}
+[ "$TOTAL" -gt 0 ] || die2 "--only '$ONLY' matches no cell (names look like cifar10-cnn.keras.g0)"
+mkdir -p "$OUT/logs" || die2 "cannot create '$OUT/logs'"
+: >"$OUT/plan.txt"
+for ((i = 0; i < TOTAL; i++)); do echo "r${PLAN_REP[$i]} ${PLAN_CELL[$i]}" >>"$OUT/plan.txt"; done
+if [ $DRY = 1 ]; then
+  echo "plan ($TOTAL runs, GPUs found: $NGPU, device counts: ${COUNTS[*]}, repeats: $REPEAT) -> $OUT/plan.txt"
+  cat "$OUT/plan.txt"
+  exit 0
+fi
+
+# ---- environment ----------------------------------------------------------------------------
+# shellcheck source=tools/venv.sh
+source tools/venv.sh || { echo "run_all.sh: cannot set up the virtual environment" >&2; exit 1; }
+CORES=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# ---- helpers --------------------------------------------------------------------------------
+q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/ }; printf '"%s"' "$s"; }
+load1() { local l _; read -r l _ </proc/loadavg 2>/dev/null && echo "$l" || echo na; }
+cpu_ticks() { local _c u n s i w x y z _r; read -r _c u n s i w x y z _r </proc/stat; echo "$((u + n + s + x + y + z)) $((u + n + s + i + w + x + y + z))"; }
+other_cpu() {  # cores busy during a short idle sample (nothing of ours runs meanwhile)
+  [ -r /proc/stat ] || { echo na; return; }
+  local b1 t1 b2 t2
+  read -r b1 t1 <<<"$(cpu_ticks)"; sleep "${RUN_ALL_IDLE_SAMPLE_S:-1}"; read -r b2 t2 <<<"$(cpu_ticks)"
+  awk -v db=$((b2 - b1)) -v dt=$((t2 - t1)) -v c="$CORES" 'BEGIN { printf "%.2f", (dt > 0 ? db / dt * c : 0) }'
+}
+hms() { local s=${1%.*}; [ "$s" -ge 3600 ] && printf '%d:%02d:%02d' $((s / 3600)) $((s % 3600 / 60)) $((s % 60)) || printf '%d:%02d' $((s / 60)) $((s % 60)); }
+last_error() {  # the last error-looking line of a log (Python's, not TF's C++ logging)
+  grep -E '(Error|Exception)\b|error:|Killed' "$1" 2>/dev/null | grep -vE '^([IWEF][0-9]{4} |run |run_end |Traceback )' |
+    tail -n 1 | cut -c1-300
+}
+has_summary() { grep -q '^summary ' "$1" 2>/dev/null; }
+logged_args() { sed -n 's/^run .* args="\(\([^"\\]\|\\.\)*\)".*/\1/p' "$1" 2>/dev/null | head -n 1; }
+
+INTERRUPTED=0 CHILD=""
+on_signal() {
+  INTERRUPTED=1
+  [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null
+}
+trap on_signal INT TERM
+
+run_child() {  # LOG TIMEOUT CMD... -> sets RC; the child's output is appended to LOG
+  local log=$1 limit=$2; shift 2
+  timeout -k "$KILL_GRACE_S" "$limit" "$@" >>"$log" 2>&1 &
+  CHILD=$!
+  while :; do
+    wait "$CHILD"; RC=$?
+    kill -0 "$CHILD" 2>/dev/null || break
+    if [ $INTERRUPTED = 1 ]; then  # TERM was sent; give it 10 s, then KILL its process group
+      for _ in $(seq 20); do kill -0 "$CHILD" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL -- "-$CHILD" 2>/dev/null; kill -KILL "$CHILD" 2>/dev/null
+    fi
+  done
+  CHILD=""
+}
+
+# ---- CIFAR-10 data --------------------------------------------------------------------------
+CIFAR_SKIP="" CIFAR_GEN=0
+if printf '%s\n' "${PLAN_CELL[@]}" | grep -q '^cifar10-cnn\.'; then
+  if [ -z "$CIFAR_DATA" ]; then
+    cache=${XDG_CACHE_HOME:-$HOME/.cache}/tf-api-bench/cifar10
+    if [ ! -d "$cache/cifar-10-batches-py" ]; then
+      echo "CIFAR-10: no data in $cache, downloading $CIFAR_URL ..."
+      mkdir -p "$cache"
+      if err=$("$PY" - "$CIFAR_URL" "$cache" 2>&1 <<'PYEOF'
+import os, shutil, sys, tarfile, tempfile, urllib.request
+url, dest = sys.argv[1:3]
+with tempfile.TemporaryDirectory(dir=dest) as tmp:
+    path = os.path.join(tmp, "cifar.tar.gz")
+    with urllib.request.urlopen(url, timeout=20) as r, open(path, "wb") as f:
+        shutil.copyfileobj(r, f)
+    with tarfile.open(path) as t:
+        t.extractall(tmp, filter="data")
+    os.rename(os.path.join(tmp, "cifar-10-batches-py"), os.path.join(dest, "cifar-10-batches-py"))
+PYEOF
+      ); then
+        echo "CIFAR-10: extracted into $cache"
+      else
+        CIFAR_SKIP="no CIFAR-10 data: download of $CIFAR_URL failed ($(echo "$err" | tail -n 1 | cut -c1-150)); pass --cifar-data DIR (a folder holding cifar-10-batches-py/), or write generated data with tools/make_cifar_data.py DIR and pass that (its figures are labelled generated)"
+        echo "CIFAR-10 cells SKIPPED: $CIFAR_SKIP"
+      fi
+    fi
+    [ -d "$cache/cifar-10-batches-py" ] && CIFAR_DATA=$cache
+  fi
+  [ -n "$CIFAR_DATA" ] && [ -e "$CIFAR_DATA/GENERATED" ] && CIFAR_GEN=1 &&
+    echo "CIFAR-10: $CIFAR_DATA holds generated CIFAR-format data; its figures are labelled so"
+fi
+
+# ---- the command of a cell ------------------------------------------------------------------
+cell_cmd() {  # cell -> CMD (array: script and args), MODE, LIMIT
+  local task=${1%%.*} rest=${1#*.} api n extra var
+  api=${rest%%.*}; n=${rest##*.g}
+  if [ "$task" = cifar10-cnn ]; then CMD=("cifar10-cnn-$api.py" "$n")
+  else CMD=("imagenet-$api.py" "$n" --model "$task"); fi
+  if [ $QUICK = 1 ]; then MODE=quick; read -ra extra <<<"${ARGS_QUICK[$task]}"; LIMIT=${TO_QUICK[$task]}
+  elif [ "$n" -gt 0 ] && [ "$NGPU" -gt 0 ]; then MODE=gpu; read -ra extra <<<"${ARGS_GPU[$task]}"; LIMIT=${TO_GPU[$task]}
+  else MODE=cpu; read -ra extra <<<"${ARGS_CPU[$task]}"; LIMIT=${TO_CPU[$task]}; fi
+  CMD+=("${extra[@]}")
+  [ "$task" = cifar10-cnn ] && [ -n "$CIFAR_DATA" ] && CMD+=(--data "$CIFAR_DATA")
+  var=RUN_ALL_EXTRA_ARGS_${1//[.-]/_}
+  read -ra extra <<<"${!var:-}"
+  CMD+=("${extra[@]}")
+  LIMIT=${RUN_ALL_TIMEOUT_S:-$LIMIT}
+}
+
+# ---- which runs are done already ------------------------------------------------------------
+TODO=() NTODO=0
+for ((i = 0; i < TOTAL; i++)); do
+  log=$OUT/logs/${PLAN_CELL[$i]}.r${PLAN_REP[$i]}.log
+  cell_cmd "${PLAN_CELL[$i]}"
+  if has_summary "$log" && [ "$(logged_args "$log")" = "${CMD[*]}" ]; then TODO+=(0)
+  else TODO+=(1); NTODO=$((NTODO + 1)); fi
+done
+mode_desc=$([ $QUICK = 1 ] && echo quick || { [ "$NGPU" -gt 0 ] && echo gpu || echo cpu; })
+echo "run_all: $TOTAL runs planned ($((TOTAL - NTODO)) done already), settings: $mode_desc," \
+  "GPUs found: $NGPU, device counts: ${COUNTS[*]}, repeats: $REPEAT, out: $OUT"
+
+# ---- hardware peak (once per output folder) -------------------------------------------------
+if ! grep -q '^peak ' "$OUT/logs/peak.log" 2>/dev/null; then
+  echo "measuring the fp32 matmul peak (tools/peak.py) ..."
+  : >"$OUT/logs/peak.log"
+  run_child "$OUT/logs/peak.log" 180 "$PY" tools/peak.py $([ $QUICK = 1 ] && echo --quick)
+  grep '^peak ' "$OUT/logs/peak.log" || echo "peak: no result (rc $RC), see $OUT/logs/peak.log"
+fi
+
+# ---- the runs -------------------------------------------------------------------------------
+FAILED=0 DONE_RUNS=0 RUN_SECONDS=0 T0=$(date +%s)
+for ((i = 0; i < TOTAL && INTERRUPTED == 0; i++)); do
+  cell=${PLAN_CELL[$i]} rep=${PLAN_REP[$i]} wall=0
+  log=$OUT/logs/$cell.r$rep.log
+  tag="[$((i + 1))/$TOTAL] $cell r$rep"
+  if [ "${TODO[$i]}" = 0 ]; then echo "$tag: done already, kept"; continue; fi
+  cell_cmd "$cell"
+  if [ -e "$log" ]; then  # failed, interrupted, skipped or made with other arguments
+    mkdir -p "$OUT/logs/old"
+    mv "$log" "$OUT/logs/old/$cell.r$rep.$(date +%Y%m%dT%H%M%S).log"
+  fi
+  now=$(date +%s); left=$((NTODO - DONE_RUNS))
+  eta=$([ $DONE_RUNS -gt 0 ] && hms $((RUN_SECONDS * left / DONE_RUNS)) || echo "?")
+  echo "$tag  elapsed $(hms $((now - T0)))  ETA $eta"
+  gen=$([ "${cell%%.*}" = cifar10-cnn ] && [ $CIFAR_GEN = 1 ] && echo " data_generated=1")
+  if [ "${cell%%.*}" = cifar10-cnn ] && [ -n "$CIFAR_SKIP" ]; then
+    { echo "run cell=$cell repeat=$rep start=$(date -Iseconds) load1=$(load1) cores=$CORES mode=$MODE commit=$COMMIT args=$(q "${CMD[*]}")"
+      echo "run_end cell=$cell repeat=$rep rc=na status=skipped wall_s=0 reason=$(q "$CIFAR_SKIP")"; } >"$log"
+    echo "    SKIPPED: no CIFAR-10 data (see --help: --cifar-data)"
+    continue
+  fi
+  busy=$(other_cpu)
+  start=$(date +%s.%N)
+  echo "run cell=$cell repeat=$rep start=$(date -Iseconds) load1=$(load1) cores=$CORES other_cpu=$busy" \
+    "timeout_s=$LIMIT mode=$MODE commit=$COMMIT$gen args=$(q "${CMD[*]}") cmd=$(q "$PY ${CMD[*]}")" >"$log"
+  if [ ! -f "${CMD[0]}" ]; then
+    RC=na
+    status=failed reason="script not found: ${CMD[0]}"
+    echo "$reason" >>"$log"
+  else
+    run_child "$log" "$LIMIT" "$PY" "${CMD[@]}"
+    wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    reason=""
+    if [ $INTERRUPTED = 1 ]; then status=interrupted reason="interrupted (SIGINT/SIGTERM to run_all.sh)"
+    elif has_summary "$log"; then status=ok
+    else
+      status=failed
+      if [ $RC = 124 ] || { [ $RC = 137 ] && awk -v w="$wall" -v l="$LIMIT" 'BEGIN { exit !(w >= l) }'; }; then
+        reason="timed out after ${LIMIT}s"
+      elif [ $RC = 137 ]; then
+        reason="killed by SIGKILL (rc 137: out of memory?)"
+        e=$(last_error "$log"); [ -n "$e" ] && reason="$reason; $e"
+      else
+        reason=$(last_error "$log")
+        [ -n "$reason" ] || reason="exit code $RC, no summary line"
+      fi
+    fi
+  fi
+  wall=${wall:-0}
+  busy=$(other_cpu)
+  end="run_end cell=$cell repeat=$rep rc=$RC status=$status load1=$(load1) other_cpu=$busy wall_s=$wall"
+  [ -n "$reason" ] && end="$end reason=$(q "$reason")"
+  echo "$end" >>"$log"
+  DONE_RUNS=$((DONE_RUNS + 1)); RUN_SECONDS=$((RUN_SECONDS + $(date +%s) - now))
+  case $status in
+    ok) echo "    ok: $(sed -n 's/^summary .*images_per_sec=\([^ ]*\).*/\1/p' "$log" | tail -n 1) images/sec (${wall} s)" ;;
+    *) FAILED=1; echo "    ${status^^}: $reason (log: $log)" ;;
+  esac
+done
+
+# ---- results --------------------------------------------------------------------------------
+[ $INTERRUPTED = 1 ] && echo "interrupted: finished logs are kept; collecting what exists ..."
+trap '' INT  # let the collector finish
+"$PY" tools/collect.py "$OUT"; CRC=$?
+if [ $INTERRUPTED = 1 ]; then exit 130; fi
+case $CRC in
+  0) [ $FAILED = 0 ] && exit 0 || exit 1 ;;
+  3) echo "run_all: FAIRNESS MISMATCH between the APIs, see $OUT/results.md" >&2; exit 3 ;;
+  *) exit 1 ;;
+esac
