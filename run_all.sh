@@ -35,7 +35,7 @@ Cells are named <task>.<api>.g<NUM_GPU>, e.g. cifar10-cnn.keras.g0, resnet50.ten
   task: cifar10-cnn | alexnet | vgg16 | resnet50     api: tensorpack | keras | tflearn
   g0 = trained on the CPU; gN = N devices in data parallel.
 
-  --out DIR         where logs and results go (default: sweep/latest, with --quick: sweep/quick)
+  --out DIR         where logs and results go (default: results/latest, with --quick: results/quick)
   --gpus "LIST"     device counts to run (default: 1 2 4 ... up to all GPUs found by nvidia-smi;
                     without GPUs: 0, i.e. the CPU). tflearn runs only counts 0 and 1. On a machine
                     without GPUs a count N >= 1 runs N replicas on the CPU.
@@ -113,7 +113,7 @@ if [ -n "$CIFAR_DATA" ]; then
     die2 "--cifar-data: no cifar-10-batches-py/ in '$CIFAR_DATA'"
   CIFAR_DATA=$(cd "$CIFAR_DATA" && pwd)
 fi
-[ -n "$OUT" ] || OUT=$([ $QUICK = 1 ] && echo sweep/quick || echo sweep/latest)
+[ -n "$OUT" ] || OUT=$([ $QUICK = 1 ] && echo results/quick || echo results/latest)
 case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 1

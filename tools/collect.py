@@ -584,7 +584,7 @@ def write_png(d, recs, info, peak):
     fig, ax = plt.subplots(figsize=(10, 5.5))
     width = 0.8 / len(APIS)
     colors = {"tensorpack": "#1f77b4", "keras": "#d62728", "tflearn": "#2ca02c"}
-    ymin = None
+    ymin = ymax = None
     for i, api in enumerate(APIS):
         xs, ys, lo, hi, marks = [], [], [], [], []
         for t, task in enumerate(TASKS):
@@ -601,10 +601,11 @@ def write_png(d, recs, info, peak):
         if ys:
             ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=API_LABEL[api],
                    color=colors[api])
-            for x, y in zip(xs, ys):
-                ax.annotate(fmt_ips(y), (x, y), xytext=(0, 3), textcoords="offset points",
+            for x, y, h in zip(xs, ys, hi):
+                ax.annotate(fmt_ips(y), (x, y + h), xytext=(0, 4), textcoords="offset points",
                             ha="center", fontsize=8)
             ymin = min(ys + ([ymin] if ymin else []))
+            ymax = max([y + h for y, h in zip(ys, hi)] + ([ymax] if ymax else []))
         else:
             ax.bar([], [], width, label=API_LABEL[api], color=colors[api])
         for x, text in marks:
@@ -612,19 +613,22 @@ def write_png(d, recs, info, peak):
                     transform=ax.get_xaxis_transform(), color="0.4")
     if ymin:
         ax.set_yscale("log")
-        ax.set_ylim(bottom=ymin / 10)
+        ax.set_ylim(ymin / 10, ymax * 3)
+    ax.set_xlim(-0.5, len(TASKS) - 0.5)
     ax.set_xticks(range(len(TASKS)))
     labels = []
     for task in TASKS:
         lab = task_label(task, recs).replace(" (", "\n(")
         labels.append(lab + ("\n(gpu×1)" if single_gpus(recs, task) else "\n(cpu)"))
     ax.set_xticklabels(labels, fontsize=9)
-    ax.set_ylabel("training images/sec (log scale; bars: median, whiskers: min–max over repeats)")
+    ax.set_ylabel("training images/sec (log scale)")
+    fig.text(0.01, 0.01, "bars: median over repeats; whiskers: min–max over repeats",
+             fontsize=8, color="0.3")
     where = (f"{len(info['gpus'])} × {info['gpus'][0]}" if info["gpus"]
              else f"{info['cpu']}, {info['cores']} cores")
     ax.set_title(f"Single-device training throughput — {where}", fontsize=11)
     ax.legend()
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(os.path.join(d, "results.png"), dpi=110)
     plt.close(fig)
 
