@@ -1,0 +1,186 @@
+"""tools/collect.py and tools/flops.py on hand-written logs (tests/fixtures/logs/<scenario>/logs)."""
+import csv
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "logs"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+flops = _load("flops")
+collect = _load("collect")
+
+
+def run_collector(tmp_path, scenario):
+    """Copy a fixture sweep into tmp and run the collector on it as a user does."""
+    d = tmp_path / scenario
+    shutil.copytree(FIXTURES / scenario, d)
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
+                          capture_output=True, text=True, timeout=120)
+    md = (d / "results.md").read_text() if (d / "results.md").exists() else ""
+    data = json.loads((d / "results.json").read_text()) if (d / "results.json").exists() else {}
+    return proc, d, md, data
+
+
+def run_of(data, cell, repeat=1):
+    [r] = [r for r in data["runs"] if r["cell"] == cell and r["repeat"] == repeat]
+    return r
+
+
+def row(md, label, section="## Single device"):
+    """The cells of the markdown table row whose first cell starts with `label` in `section`."""
+    part = md.split(section, 1)[1].split("\n## ", 1)[0]
+    for line in part.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if cells and cells[0].startswith(label):
+            return cells
+    raise AssertionError(f"no row {label!r} in {section}")
+
+
+# ---- flops.py -------------------------------------------------------------------------------
+@pytest.mark.parametrize("task,size,expected", [
+    ("cifar10-cnn", 32, 1_250_858), ("vgg16", 224, 138_357_544), ("resnet50", 224, 25_557_032),
+    # AlexNet at 224 px: 11x11/4 valid -> 54, pools 3/2 valid -> 26 -> 12 -> 5: 5x5x256 into fc6
+    ("alexnet", 224, 49_566_504)])
+def test_params(task, size, expected):
+    assert flops.params(task, size) == expected
+
+
+def test_flops_against_published_macs():
+    assert flops.forward_macs("vgg16", 224) / 1e9 == pytest.approx(15.47, abs=0.01)
+    assert flops.forward_macs("resnet50", 224) / 1e9 == pytest.approx(3.86, abs=0.01)  # v1
+    for task in flops.TASKS:  # the convention: training = 3 x forward = 6 x MACs
+        assert flops.train_flops(task) == 3 * flops.forward_flops(task) == 6 * flops.forward_macs(task)
+    # the CIFAR CNN by hand: 32x32x32x27 + 30x30x32x288 + 15x15x64x288 + 13x13x64x576 + 2304x512 + 5120
+    assert flops.forward_macs("cifar10-cnn") == 884_736 + 8_294_400 + 4_147_200 + 6_230_016 + 1_179_648 + 5_120
+
+
+def test_flops_image_size_limits():
+    assert flops.params("alexnet", 96) > 0 and flops.params("alexnet", 128) > 0
+    with pytest.raises(ValueError):
+        flops.params("alexnet", 64)  # the third pool has no window left
+    assert flops.params("resnet50", 64) == flops.params("resnet50", 224)  # global pooling
+
+
+# ---- parsing --------------------------------------------------------------------------------
+def test_parse_line():
+    assert collect.parse_line("summary framework=keras images_per_sec=12.5 epochs_timed=3") == (
+        "summary", {"framework": "keras", "images_per_sec": 12.5, "epochs_timed": 3})
+    kind, kv = collect.parse_line('run_end cell=a.b.g0 rc=1 reason="Bad \\"thing\\" happened"')
+    assert kv["reason"] == 'Bad "thing" happened' and kv["rc"] == 1
+    assert collect.parse_line("\x1b[2K\rthroughput framework=tflearn epoch=1")[1]["epoch"] == 1
+    assert collect.parse_line("Epoch 1/3 summary of things") is None  # not first token
+    assert collect.parse_line("summary of the run") is None  # no key=value pairs
+    assert collect.parse_line("INFO model framework=keras") is None
+
+
+# ---- scenarios ------------------------------------------------------------------------------
+def test_complete_missing_and_crashed_runs(tmp_path):
+    proc, d, md, data = run_collector(tmp_path, "basic")
+    assert proc.returncode == 1, proc.stderr  # a run failed
+    for name in ("results.md", "results.csv", "results.json", "results.png"):
+        assert (d / name).stat().st_size > 0
+    assert (d / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    tp = run_of(data, "cifar10-cnn.tensorpack.g0")
+    assert tp["status"] == "ok" and tp["images_per_sec"] == 1450.0
+    assert tp["epochs_images_per_sec"] == [400.0, 1500.0, 1400.0, 1450.0]
+    assert tp["lines"]["model"]["params"] == 1250858 and tp["lines"]["run"]["commit"] == "abc1234"
+    assert tp["data"] == "generated CIFAR-format data"
+    # TFLOP/s = 1450 img/s x 0.124 GFLOP/img; % of the 0.5 TFLOP/s peak
+    assert tp["tflops"] == pytest.approx(1450 * flops.train_flops("cifar10-cnn", 32) / 1e12)
+    assert tp["pct_of_peak"] == pytest.approx(100 * tp["tflops"] / 0.5)
+
+    nosum = run_of(data, "alexnet.keras.g0")
+    assert nosum["status"] == "failed" and "no summary line" in nosum["reason"]
+    crash = run_of(data, "alexnet.tflearn.g0")
+    assert crash["status"] == "failed"
+    assert crash["reason"].startswith("tensorflow.python.framework.errors_impl.ResourceExhaustedError: OOM")
+
+    cells = row(md, "CIFAR CNN (generated CIFAR-format data)")
+    assert cells[2:5] == ["1,450 (n=1 run)", "1,050 (n=1 run)", "850 (n=1 run)"]
+    alex = row(md, "AlexNet")
+    assert alex[2] == "101 (n=1 run)" and alex[3].startswith("FAILED: no summary line")
+    assert alex[4].startswith("FAILED: tensorflow.python.framework.errors_impl.ResourceExhaustedError")
+    assert row(md, "VGG16")[2:5] == ["—", "—", "—"]
+    assert "FAIRNESS MISMATCH" not in md
+    # one pair only: never a winner
+    assert row(md, "CIFAR CNN", "## Ratios vs Keras")[1] == "1.38× (1.38–1.38, 1 pair): not established"
+    assert "**" not in row(md, "CIFAR CNN")[2]
+
+    with open(d / "results.csv") as f:
+        rows = {r["cell"]: r for r in csv.DictReader(f)}
+    assert rows["cifar10-cnn.keras.g0"]["images_per_sec"] == "1050.0"
+    assert rows["cifar10-cnn.keras.g0"]["epochs_images_per_sec"] == "300.0;1000.0;1100.0;1050.0"
+    assert rows["alexnet.tflearn.g0"]["status"] == "failed"
+    assert data["exit_status"] == 1 and data["peak"]["tflops"] == 0.5
+
+
+def test_fairness_mismatch_flagged(tmp_path):
+    proc, d, md, data = run_collector(tmp_path, "mismatch")
+    assert proc.returncode == 3, proc.stderr
+    section = md.split("## FAIRNESS MISMATCH", 1)[1].split("\n## ", 1)[0]
+    assert "`batch` differs (Keras: 32; tensorpack: 64; tflearn: 32)" in section
+    assert "`optimizer` differs (Keras: momentum; tensorpack: sgd; tflearn: sgd)" in section
+    assert "`lr`" not in section  # 0.01, 1e-2 and 0.010 are the same number
+    assert {(f["task"], f["key"]) for f in data["fairness_mismatches"]} == {
+        ("vgg16", "batch"), ("vgg16", "optimizer")}
+
+
+def test_data_parallel_efficiency(tmp_path):
+    proc, d, md, data = run_collector(tmp_path, "dataparallel")
+    assert proc.returncode == 0, proc.stderr
+    part = md.split("## Data parallel", 1)[1].split("\n## ", 1)[0]
+    assert "| API | model | 1 dev | 2 dev | 4 dev |" in part
+    assert "| tensorpack | ResNet50 | 1,000 (eff 1.00) | 1,900 (eff 0.95) | 3,600 (eff 0.90) |" in part
+    assert "| Keras | ResNet50 | 800 (eff 1.00) | 1,500 (eff 0.94) | — |" in part
+    assert "tflearn" not in part  # no data-parallel runs
+    # single device on a GPU machine = gpus=1
+    assert row(md, "ResNet50")[1:5] == ["gpu×1", "1,000 (n=1 run)", "800 (n=1 run)", "700 (n=1 run)"]
+    # % of peak counts every GPU: 3600 img/s x FLOPs / (4 x 10 TFLOP/s)
+    r = run_of(data, "resnet50.tensorpack.g4")
+    assert r["pct_of_peak"] == pytest.approx(
+        100 * 3600 * flops.train_flops("resnet50", 64) / 1e12 / 40)
+
+
+def test_repeats_medians_spreads_and_paired_ratios(tmp_path):
+    proc, d, md, data = run_collector(tmp_path, "repeats")
+    assert proc.returncode == 0, proc.stderr
+    cifar = row(md, "CIFAR CNN")
+    assert cifar[2] == "**1,200** (1,100–1,300, n=3 runs)"  # established winner: bold
+    assert cifar[3].startswith("1,000 (1,000–1,000, n=3 runs) ⚠ busy machine (1 run(s))")
+    assert cifar[4] == "1,010 (950–1,050, n=3 runs)"
+    ratios = row(md, "CIFAR CNN", "## Ratios vs Keras")
+    # tensorpack/keras per repeat: 1.2, 1.1, 1.3; tflearn/keras: 0.95, 1.05, 1.01 (straddles 1)
+    assert ratios[1] == "**1.20×** (1.10–1.30, 3 pairs): **tensorpack faster**"
+    assert ratios[2] == "1.01× (0.95–1.05, 3 pairs): not established"
+    # AlexNet: keras repeat 2 missing -> 2 pairs (200/100, 190/120) of 3 repeats
+    alex = row(md, "AlexNet")
+    assert alex[2] == "**200** (190–210, n=3 runs)" and alex[3] == "110 (100–120, n=2 runs)"
+    assert row(md, "AlexNet", "## Ratios vs Keras")[1] == \
+        "**1.79×** (1.58–2.00, 2 pairs of 3 repeats): **tensorpack faster**"
+    pr = collect.pair_ratio(collect.read_all(str(d))[0], "alexnet", "tensorpack", "keras", 0)
+    assert [rep for rep, _ in pr["pairs"]] == [1, 3]
+    assert pr["median"] == pytest.approx((2.0 + 190 / 120) / 2)
+    assert "not established" in md.split("## Ratios vs Keras", 1)[1].split("|", 1)[0]
+    warned = [r["cell"] + f".r{r['repeat']}" for r in data["runs"] if r["load_warning"]]
+    assert warned == ["cifar10-cnn.keras.g0.r2"]
+
+
+def test_usage_errors(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "no logs/ folder" in proc.stderr
