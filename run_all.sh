@@ -358,6 +358,7 @@ for ((i = 0; i < TOTAL && INTERRUPTED == 0; i++)); do
   busy=$(other_cpu)
   end="run_end cell=$cell repeat=$rep rc=$RC status=$status load1=$(load1) other_cpu=$busy wall_s=$wall"
   [ -n "$reason" ] && end="$end reason=$(q "$reason")"
+  [ -n "$(tail -c 1 "$log")" ] && echo >>"$log"  # a killed progress bar leaves no newline
   echo "$end" >>"$log"
   DONE_RUNS=$((DONE_RUNS + 1)); RUN_SECONDS=$((RUN_SECONDS + $(date +%s) - now))
   case $status in

@@ -1,0 +1,209 @@
+"""run_all.sh end to end on the CPU, on the CIFAR cells with generated data (--quick settings).
+
+A failing cell is made with run_all.sh's RUN_ALL_EXTRA_ARGS_<cell> hook: extra arguments appended
+to that one cell's command (an invalid `--epochs 0` makes the script exit 2 with an error line).
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CIFAR = ("cifar10-cnn.tensorpack.g0", "cifar10-cnn.keras.g0", "cifar10-cnn.tflearn.g0")
+RUN_LINE = re.compile(r"^run cell=(\S+) repeat=(\d+) start=\S+ load1=[\d.]+ cores=\d+ other_cpu=[\d.]+ "
+                      r'timeout_s=\d+ mode=quick commit=\S+ data_generated=1 args="[^"]+" cmd="[^"]+"$',
+                      re.M)
+
+
+@pytest.fixture(scope="session")
+def gen_cifar(tmp_path_factory):
+    """Generated CIFAR-10-format data (tools/make_cifar_data.py, with its GENERATED marker)."""
+    d = tmp_path_factory.mktemp("gen-cifar")
+    subprocess.run([sys.executable, str(REPO / "tools" / "make_cifar_data.py"), str(d)], check=True,
+                   capture_output=True)
+    return d
+
+
+def env_for(tmp_path, **extra):
+    env = dict(os.environ, RUN_ALL_NGPU="0", RUN_ALL_IDLE_SAMPLE_S="0.2",
+               XDG_CACHE_HOME=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="1")
+    env.update(extra)
+    return env
+
+
+def run_all(tmp_path, *args, timeout=300, **env):
+    proc = subprocess.run(["./run_all.sh", *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout, env=env_for(tmp_path, **env))
+    proc.output = proc.stdout + proc.stderr
+    return proc
+
+
+def plan(out):
+    return [tuple(l.split()) for l in (out / "plan.txt").read_text().splitlines()]
+
+
+def runs(out):
+    return {(r["cell"], r["repeat"]): r for r in json.loads((out / "results.json").read_text())["runs"]}
+
+
+def md_row(out, label):
+    md = (out / "results.md").read_text()
+    part = md.split("## Single device", 1)[1].split("\n## ", 1)[0]
+    return next([c.strip() for c in l.strip().strip("|").split(" | ")] for l in part.splitlines()
+                if l.startswith(f"| {label}"))
+
+
+def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
+    out = tmp_path / "sweep"
+    common = ("--quick", "--only", "cifar10-cnn.*", "--out", out, "--cifar-data", gen_cifar)
+
+    # 1. one repeat of the three CIFAR cells; the Keras cell is made to fail
+    p = run_all(tmp_path, *common, RUN_ALL_EXTRA_ARGS_cifar10_cnn_keras_g0="--epochs 0")
+    assert p.returncode == 1, p.output
+    assert plan(out) == [("r1", c) for c in CIFAR]
+    for i, cell in enumerate(CIFAR, 1):
+        assert re.search(rf"^\[{i}/3\] {re.escape(cell)} r1  elapsed \d+:\d\d  ETA (\?|\d+:\d\d)$",
+                         p.stdout, re.M), p.output
+        log = (out / "logs" / f"{cell}.r1.log").read_text()
+        m = RUN_LINE.search(log)
+        assert m and m.groups() == (cell, "1"), log[:500]
+        assert re.search(rf"^run_end cell={re.escape(cell)} repeat=1 rc=\d+ status=(ok|failed) "
+                         r"load1=[\d.]+ other_cpu=[\d.]+ wall_s=[\d.]+", log, re.M), log[-500:]
+    assert "peak device=cpu" in (out / "logs" / "peak.log").read_text()
+    for name in ("results.md", "results.csv", "results.json", "results.png"):
+        assert (out / name).stat().st_size > 0, name
+    r = runs(out)
+    assert r[(CIFAR[0], 1)]["status"] == r[(CIFAR[2], 1)]["status"] == "ok"
+    assert r[(CIFAR[0], 1)]["images_per_sec"] > 0 and len(r[(CIFAR[0], 1)]["epochs"]) == 2
+    keras = r[(CIFAR[1], 1)]
+    assert keras["status"] == "failed" and "--epochs" in keras["reason"], keras["reason"]
+    assert r[(CIFAR[0], 1)]["data"] == "generated CIFAR-format data"
+    row = md_row(out, "CIFAR CNN (generated CIFAR-format data)")
+    assert row[3].startswith("FAILED: ") and "--epochs" in row[3]
+    ok_cell = r"[\d,.]+ \(n=1 run\)( ⚠ busy machine \(1 run\(s\)\))?"  # other work may be flagged
+    assert re.fullmatch(ok_cell, row[2]) and re.fullmatch(ok_cell, row[4]), row
+    assert "status=failed" in (out / "logs" / f"{CIFAR[1]}.r1.log").read_text()
+    kept = {c: (out / "logs" / f"{c}.r1.log").stat().st_mtime for c in (CIFAR[0], CIFAR[2])}
+
+    # 2. rerun: only the failed cell runs again; the failed log is kept aside; no new peak
+    p = run_all(tmp_path, *common)
+    assert p.returncode == 0, p.output
+    assert p.stdout.count("done already, kept") == 2 and "measuring" not in p.stdout, p.output
+    assert {c: (out / "logs" / f"{c}.r1.log").stat().st_mtime for c in kept} == kept
+    assert [f.name.split(".r1.")[0] for f in (out / "logs" / "old").iterdir()] == [CIFAR[1]]
+    assert all(v["status"] == "ok" for v in runs(out).values())
+
+    # 3. a second repeat: only repeat 2 runs, its API order rotated by one
+    p = run_all(tmp_path, *common, "--repeat", 2)
+    assert p.returncode == 0, p.output
+    assert plan(out) == [("r1", c) for c in CIFAR] + [("r2", c) for c in CIFAR[1:] + CIFAR[:1]]
+    assert p.stdout.count("done already, kept") == 3 and p.stdout.count("    ok: ") == 3, p.output
+    r = runs(out)
+    assert len(r) == 6 and all(v["status"] == "ok" for v in r.values())
+    row = md_row(out, "CIFAR CNN")
+    assert all("n=2 runs" in c for c in row[2:5]), row
+    md = (out / "results.md").read_text()
+    assert md.count("2 pairs") == 2, md
+
+
+def test_timeout_is_a_failure_with_its_reason(tmp_path, gen_cifar):
+    out = tmp_path / "slow"
+    p = run_all(tmp_path, "--quick", "--only", "cifar10-cnn.tensorpack", "--out", out,
+                "--cifar-data", gen_cifar, RUN_ALL_TIMEOUT_S="6",
+                RUN_ALL_EXTRA_ARGS_cifar10_cnn_tensorpack_g0="--steps 100000")
+    assert p.returncode == 1, p.output
+    r = runs(out)[(CIFAR[0], 1)]
+    assert r["status"] == "failed" and r["reason"] == "timed out after 6s"
+    assert r["rc"] == 124 and r["wall_s"] >= 6
+    assert "FAILED: timed out after 6s" in (out / "results.md").read_text()
+
+
+def test_ctrl_c_keeps_logs_and_collects(tmp_path, gen_cifar):
+    out = tmp_path / "interrupted"
+    (out / "logs").mkdir(parents=True)
+    (out / "logs" / "peak.log").write_text("peak device=cpu tflops=0.1 n=512 reps=1\n")  # skip the probe
+    proc = subprocess.Popen(
+        ["./run_all.sh", "--quick", "--only", "cifar10-cnn.tensorpack", "--out", str(out),
+         "--cifar-data", str(gen_cifar)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=env_for(tmp_path, RUN_ALL_EXTRA_ARGS_cifar10_cnn_tensorpack_g0="--steps 100000"))
+    log = out / "logs" / f"{CIFAR[0]}.r1.log"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (log.exists() and "\nmodel " in log.read_text()):
+        time.sleep(0.5)  # until the script trains (its 100000-step epoch lasts minutes)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    text = log.read_text()
+    assert "status=interrupted" in text, text[-1000:]
+    assert (out / "results.md").exists() and "interrupted" in output
+    assert runs(out)[(CIFAR[0], 1)]["status"] == "failed"
+
+
+def test_missing_cifar_data_is_skipped_not_failed(tmp_path):
+    out = tmp_path / "nodata"
+    (out / "logs").mkdir(parents=True)
+    (out / "logs" / "peak.log").write_text("peak device=cpu tflops=0.1 n=512 reps=1\n")
+    p = run_all(tmp_path, "--quick", "--only", "cifar10-cnn.keras", "--out", out,
+                RUN_ALL_CIFAR_URL="http://127.0.0.1:9/cifar-10-python.tar.gz", timeout=120)
+    assert p.returncode == 0, p.output
+    r = runs(out)[(CIFAR[1], 1)]
+    assert r["status"] == "skipped"
+    assert "--cifar-data" in r["reason"] and "make_cifar_data.py" in r["reason"]
+    assert md_row(out, "CIFAR CNN")[3].startswith("SKIPPED: no CIFAR-10 data")
+
+
+def test_plans(tmp_path):
+    out = tmp_path / "plan"
+    p = run_all(tmp_path, "--dry-run", "--out", out)  # CPU machine: every cell at g0, 3 repeats
+    assert p.returncode == 0, p.output
+    pl = plan(out)
+    assert len(pl) == 36 and {c.rsplit(".", 1)[1] for _, c in pl} == {"g0"}
+    apis = lambda rep, task: [c.split(".")[1] for r, c in pl if r == rep and c.startswith(task + ".")]
+    assert apis("r1", "vgg16") == ["tensorpack", "keras", "tflearn"]
+    assert apis("r2", "vgg16") == ["keras", "tflearn", "tensorpack"]
+    assert apis("r3", "vgg16") == ["tflearn", "tensorpack", "keras"]
+    assert [c for _, c in pl[:12]] == [f"{t}.{a}.g0" for t in ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
+                                       for a in ("tensorpack", "keras", "tflearn")]
+
+    p = run_all(tmp_path, "--dry-run", "--out", out, RUN_ALL_NGPU="6")  # GPU machine: 1 repeat
+    assert p.returncode == 0, p.output
+    cells = [c for _, c in plan(out)]
+    assert {r for r, _ in plan(out)} == {"r1"}
+    assert [c for c in cells if c.startswith("resnet50.")] == [
+        "resnet50.tensorpack.g1", "resnet50.keras.g1", "resnet50.tflearn.g1",
+        "resnet50.tensorpack.g2", "resnet50.keras.g2", "resnet50.tensorpack.g4",
+        "resnet50.keras.g4", "resnet50.tensorpack.g6", "resnet50.keras.g6"]
+
+    p = run_all(tmp_path, "--dry-run", "--out", out, "--gpus", "1 2", "--only", "*.keras.*,tflearn",
+                "--repeat", "2")
+    assert p.returncode == 0, p.output
+    assert [c for r, c in plan(out) if r == "r1" and c.startswith("alexnet")] == [
+        "alexnet.keras.g1", "alexnet.tflearn.g1", "alexnet.keras.g2"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--bogus"], "unknown option"),
+    (["--repeat", "x"], "--repeat"),
+    (["--repeat", "0"], "--repeat"),
+    (["--repeat"], "--repeat needs a value"),
+    (["--only", "no-such-cell"], "matches no cell"),
+    (["--gpus", "16"], "16 devices asked"),
+    (["--gpus", "one"], "--gpus"),
+    (["--cifar-data", "/nonexistent"], "cifar-10-batches-py"),
+])
+def test_bad_input(tmp_path, args, message):
+    p = run_all(tmp_path, "--dry-run", "--out", tmp_path / "x", *args, RUN_ALL_NGPU="8", timeout=60)
+    assert p.returncode == 2, p.output
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("run_all.sh: error: ") and message in lines[0]
+
+
+def test_help():
+    p = subprocess.run(["./run_all.sh", "--help"], cwd=REPO, capture_output=True, text=True)
+    assert p.returncode == 0 and "cifar10-cnn.keras.g0" in p.stdout and "--repeat N" in p.stdout
