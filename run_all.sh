@@ -52,7 +52,7 @@ Cells are named <task>.<api>.g<NUM_GPU>, e.g. cifar10-cnn.keras.g0, resnet50.ten
                     there when missing; without it the CIFAR cells are SKIPPED (not failed).
                     Generated data (tools/make_cifar_data.py DIR, marked by a GENERATED file) is
                     labelled "generated CIFAR-format data" in the results.
-  --dry-run         write DIR/plan.txt and print it; run nothing
+  --dry-run         write DIR/plan.txt and print every run's command and time limit; run nothing
   -h, --help        this text
 
 Per-task settings (GPU / CPU / quick arguments and time limits) are the table at the top of this
@@ -184,9 +184,30 @@ TOTAL=${#PLAN_CELL[@]}
 mkdir -p "$OUT/logs" || die2 "cannot create '$OUT/logs'"
 : >"$OUT/plan.txt"
 for ((i = 0; i < TOTAL; i++)); do echo "r${PLAN_REP[$i]} ${PLAN_CELL[$i]}" >>"$OUT/plan.txt"; done
+# ---- the command of a cell ------------------------------------------------------------------
+cell_cmd() {  # cell -> CMD (array: script and args), MODE, LIMIT
+  local task=${1%%.*} rest=${1#*.} api n extra var
+  api=${rest%%.*}; n=${rest##*.g}
+  if [ "$task" = cifar10-cnn ]; then CMD=("cifar10-cnn-$api.py" "$n")
+  else CMD=("imagenet-$api.py" "$n" --model "$task"); fi
+  if [ $QUICK = 1 ]; then MODE=quick; read -ra extra <<<"${ARGS_QUICK[$task]}"; LIMIT=${TO_QUICK[$task]}
+  elif [ "$n" -gt 0 ] && [ "$NGPU" -gt 0 ]; then MODE=gpu; read -ra extra <<<"${ARGS_GPU[$task]}"; LIMIT=${TO_GPU[$task]}
+  else MODE=cpu; read -ra extra <<<"${ARGS_CPU[$task]}"; LIMIT=${TO_CPU[$task]}; fi
+  CMD+=("${extra[@]}")
+  [ "$task" = cifar10-cnn ] && [ -n "$CIFAR_DATA" ] && CMD+=(--data "$CIFAR_DATA")
+  var=RUN_ALL_EXTRA_ARGS_${1//[.-]/_}
+  read -ra extra <<<"${!var:-}"
+  CMD+=("${extra[@]}")
+  LIMIT=${RUN_ALL_TIMEOUT_S:-$LIMIT}
+}
+
 if [ $DRY = 1 ]; then
   echo "plan ($TOTAL runs, GPUs found: $NGPU, device counts: ${COUNTS[*]}, repeats: $REPEAT) -> $OUT/plan.txt"
-  cat "$OUT/plan.txt"
+  [ -n "$CIFAR_DATA" ] || CIFAR_DATA="<cifar-data>"
+  for ((i = 0; i < TOTAL; i++)); do
+    cell_cmd "${PLAN_CELL[$i]}"
+    echo "r${PLAN_REP[$i]} ${PLAN_CELL[$i]}: ${CMD[*]}  (time limit ${LIMIT}s)"
+  done
   exit 0
 fi
 
@@ -267,23 +288,6 @@ PYEOF
   [ -n "$CIFAR_DATA" ] && [ -e "$CIFAR_DATA/GENERATED" ] && CIFAR_GEN=1 &&
     echo "CIFAR-10: $CIFAR_DATA holds generated CIFAR-format data; its figures are labelled so"
 fi
-
-# ---- the command of a cell ------------------------------------------------------------------
-cell_cmd() {  # cell -> CMD (array: script and args), MODE, LIMIT
-  local task=${1%%.*} rest=${1#*.} api n extra var
-  api=${rest%%.*}; n=${rest##*.g}
-  if [ "$task" = cifar10-cnn ]; then CMD=("cifar10-cnn-$api.py" "$n")
-  else CMD=("imagenet-$api.py" "$n" --model "$task"); fi
-  if [ $QUICK = 1 ]; then MODE=quick; read -ra extra <<<"${ARGS_QUICK[$task]}"; LIMIT=${TO_QUICK[$task]}
-  elif [ "$n" -gt 0 ] && [ "$NGPU" -gt 0 ]; then MODE=gpu; read -ra extra <<<"${ARGS_GPU[$task]}"; LIMIT=${TO_GPU[$task]}
-  else MODE=cpu; read -ra extra <<<"${ARGS_CPU[$task]}"; LIMIT=${TO_CPU[$task]}; fi
-  CMD+=("${extra[@]}")
-  [ "$task" = cifar10-cnn ] && [ -n "$CIFAR_DATA" ] && CMD+=(--data "$CIFAR_DATA")
-  var=RUN_ALL_EXTRA_ARGS_${1//[.-]/_}
-  read -ra extra <<<"${!var:-}"
-  CMD+=("${extra[@]}")
-  LIMIT=${RUN_ALL_TIMEOUT_S:-$LIMIT}
-}
 
 # ---- which runs are done already ------------------------------------------------------------
 TODO=() NTODO=0

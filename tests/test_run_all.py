@@ -179,6 +179,8 @@ def test_plans(tmp_path):
         "resnet50.tensorpack.g1", "resnet50.keras.g1", "resnet50.tflearn.g1",
         "resnet50.tensorpack.g2", "resnet50.keras.g2", "resnet50.tensorpack.g4",
         "resnet50.keras.g4", "resnet50.tensorpack.g6", "resnet50.keras.g6"]
+    assert "r1 vgg16.keras.g2: imagenet-keras.py 2 --model vgg16  (time limit 3600s)" in p.stdout
+    assert "r1 cifar10-cnn.tflearn.g1: cifar10-cnn-tflearn.py 1 --epochs 4 --data" in p.stdout
 
     p = run_all(tmp_path, "--dry-run", "--out", out, "--gpus", "1 2", "--only", "*.keras.*,tflearn",
                 "--repeat", "2")
