@@ -273,7 +273,10 @@ with tempfile.TemporaryDirectory(dir=dest) as tmp:
     with urllib.request.urlopen(url, timeout=20) as r, open(path, "wb") as f:
         shutil.copyfileobj(r, f)
     with tarfile.open(path) as t:
-        t.extractall(tmp, filter="data")
+        try:
+            t.extractall(tmp, filter="data")
+        except TypeError:  # Python without extraction filters
+            t.extractall(tmp)
     os.rename(os.path.join(tmp, "cifar-10-batches-py"), os.path.join(dest, "cifar-10-batches-py"))
 PYEOF
       ); then

@@ -437,11 +437,11 @@ def write_md(d, recs, peak, fair, info, exit_status):
 
     # ratios
     L += ["## Ratios vs Keras", "",
-          "Each ratio is an API's images/sec divided by Keras's, taken from the two runs of the same "
-          "repeat (run back to back, so under the same machine conditions); the table gives the "
-          "median over repeats with its min–max and the number of such pairs. A winner is named "
-          "only when every pair falls on the same side of 1.0 and there are at least two pairs; "
-          "otherwise the difference is \"not established\".", "",
+          "Each ratio is an API's images/sec divided by Keras's from the two runs of the same "
+          "repeat (run back to back, under the same machine conditions), shown as the median over "
+          "repeats with its min–max and the number of such pairs. A winner is named (in bold) only "
+          "when there are at least two pairs and all of them fall on the same side of 1.0; "
+          "otherwise the table says \"not established\".", "",
           "| Task | tensorpack / Keras | tflearn / Keras |", "|---|---|---|"]
     for task in TASKS:
         g = single_gpus(recs, task)
