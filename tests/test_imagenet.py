@@ -1,0 +1,80 @@
+"""The fake-ImageNet scripts: every model in every API through its real code path, on the CPU."""
+import pytest
+
+from conftest import assert_bad_input, run_script
+
+APIS = ("tensorpack", "keras", "tflearn")
+MODELS = ("alexnet", "vgg16", "resnet50")
+SIZE = {"alexnet": 96, "vgg16": 64, "resnet50": 64}  # small, but above each model's minimum
+
+
+def alexnet_params(size):
+    """By hand, TF padding: conv1 11x11/4 valid, then 3x3/2 valid pools; convs 2-5 'same'.
+    At 224: 224 -> conv1 (224-11)//4+1 = 54 -> pool 26 -> conv2 26 -> pool 12 -> pool5 5: 6400."""
+    side = (size - 11) // 4 + 1
+    for _ in range(3):
+        side = (side - 3) // 2 + 1
+    convs = [(3, 64, 11), (64, 192, 5), (192, 384, 3), (384, 256, 3), (256, 256, 3)]
+    fcs = [(side * side * 256, 4096), (4096, 4096), (4096, 1000)]
+    return sum(k * k * i * o + o for i, o, k in convs) + sum(i * o + o for i, o in fcs)
+
+
+def vgg16_params(size):
+    """13 convs 3x3 + bias, five 2x2 valid pools (side // 32), fc 4096, 4096, 1000."""
+    chans = [3, 64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
+    convs = sum(9 * i * o + o for i, o in zip(chans, chans[1:]))
+    fcs = [((size // 32) ** 2 * 512, 4096), (4096, 4096), (4096, 1000)]
+    return convs + sum(i * o + o for i, o in fcs)
+
+
+EXPECTED = {"alexnet": alexnet_params, "vgg16": vgg16_params, "resnet50": lambda size: 25_557_032}
+
+
+def test_hand_counts_at_224():
+    # convs 23,296 + 307,392 + 663,936 + 884,992 + 590,080 = 2,469,696; fc6 6400 * 4096 + 4096 =
+    # 26,218,496; fc7 16,781,312; fc8 4,097,000
+    assert alexnet_params(224) == 49_566_504
+    assert vgg16_params(224) == 138_357_544  # the published figure
+
+
+@pytest.fixture(scope="module", params=[(a, m) for m in MODELS for a in APIS],
+                ids=lambda p: f"{p[0]}-{p[1]}")
+def trained(request):
+    api, model = request.param
+    run = run_script(f"imagenet-{api}.py", 0, "--model", model, "--image-size", SIZE[model],
+                     "--steps", 10, "--epochs", 3, "--batch", 2)
+    return api, model, run
+
+
+def test_lines_params_and_learning(trained):
+    api, model, run = trained
+    assert run.rc == 0, run
+    (line,), epochs, (summary,) = run.of("model"), run.of("throughput"), run.of("summary")
+    assert [e["epoch"] for e in epochs] == ["1", "2", "3"], run
+    assert line["framework"] == api and line["task"] == model and line["gpus"] == "0", run
+    assert line["image_size"] == str(SIZE[model]) and line["batch"] == "2", run
+    assert line["optimizer"] == ("sgd" if model == "resnet50" else "rmsprop"), run
+    assert int(line["params"]) == EXPECTED[model](SIZE[model]), run  # equal in all three APIs
+    assert summary["epochs_timed"] == "2" and float(summary["images_per_sec"]) > 0, run
+    assert float(epochs[-1]["loss"]) < float(epochs[0]["loss"]), run  # learns the fixed batch
+
+
+@pytest.mark.parametrize("api", ["tensorpack", "keras"])
+def test_two_replicas_on_the_cpu(api):
+    run = run_script(f"imagenet-{api}.py", 2, "--model", "alexnet", "--image-size", 67,
+                     "--steps", 2, "--epochs", 2, "--batch", 2)
+    assert run.rc == 0, run
+    assert run.of("model")[0]["gpus"] == "2" and len(run.of("summary")) == 1, run
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("args", [
+    (0, "--model", "lenet"), (0, "--model", "alexnet", "--image-size", 66),
+    (0, "--model", "vgg16", "--image-size", 31), ("two",), (0, "--steps", 0),
+])
+def test_bad_input(api, args):
+    assert_bad_input(run_script(f"imagenet-{api}.py", *args))
+
+
+def test_tflearn_has_no_data_parallel():
+    assert "data-parallel" in assert_bad_input(run_script("imagenet-tflearn.py", 2))
