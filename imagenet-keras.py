@@ -1,14 +1,11 @@
 #!/usr/bin/env python3
 """Training throughput (images/sec) of AlexNet, VGG16 or ResNet50 on fake ImageNet, in Keras 3.
-
-Prints CONTRACT.md's lines. Defaults suit a GPU; for a CPU, pass (about a minute per model):
-0 --model alexnet|vgg16|resnet50 --image-size 128|64|64 --steps 8|4|6 --epochs 3"""
+Prints CONTRACT.md's lines. The defaults suit a GPU; README.md gives settings for a CPU."""
 import argparse, os, statistics, sys, time
 # ---- command line --------------------------------------------------------------------------
-def fail(msg):  # bad input or missing data: one line on stderr, exit code 2
-    p.exit(2, f"{p.prog}: error: {msg}\n")
+fail = lambda msg: p.exit(2, f"{p.prog}: error: {msg}\n")  # bad input: one line, exit 2
 MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # the smallest --image-size
-p = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 2)[2])
+p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 p.error = fail
 p.add_argument("num_gpu", nargs="?", default="1", help="devices in data parallel; 0 = CPU")
 p.add_argument("--model", choices=MIN_SIZE, default="resnet50")
@@ -24,13 +21,11 @@ if S < MIN_SIZE[args.model]:  # smaller images leave a pooling window with no in
     fail(f"--image-size {S} is too small for {args.model}, which needs {MIN_SIZE[args.model]}")
 args.batch = args.batch or (32 if args.model == "resnet50" else 64)
 NUM_GPU = int(args.num_gpu)
-if NUM_GPU == 0:  # hide the GPUs: train on the CPU
-    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+if NUM_GPU == 0: os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
 import keras, numpy as np, tensorflow as tf
-from keras import layers
+from keras import layers, optimizers
 GPUS = len(tf.config.list_physical_devices("GPU"))
-if NUM_GPU > GPUS > 0:
-    fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
+if NUM_GPU > GPUS > 0: fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
 if NUM_GPU > 1 and GPUS == 0:
     print(f"warning: no GPU visible, running {NUM_GPU} replicas on the CPU", file=sys.stderr)
     cpu, logical = tf.config.list_physical_devices("CPU")[0], tf.config.LogicalDeviceConfiguration
@@ -80,7 +75,7 @@ with strategy.scope():
         x = layers.Dropout(0.5)(layers.Dense(4096, activation="relu")(x))
         x = layers.Dense(1000)(x)
     model = keras.Model(inputs, x)
-    model.compile(optimizer=(keras.optimizers.SGD if OPT == "sgd" else keras.optimizers.RMSprop)(1e-3),
+    model.compile(optimizer=(optimizers.SGD if OPT == "sgd" else optimizers.RMSprop)(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 # ---- timing: images/sec of each epoch, from its first step to its last --------------------
 class Throughput(keras.callbacks.Callback):
@@ -89,8 +84,7 @@ class Throughput(keras.callbacks.Callback):
         print(f"model {TAG} params={params} device={DEVICE} batch={args.batch} image_size={S} "
               f"optimizer={OPT} lr=0.001 dtype=float32 data_format=channels_last", flush=True)
         self.rates = []
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
+    def on_epoch_begin(self, epoch, logs=None): self.start = time.perf_counter()
     def on_epoch_end(self, epoch, logs=None):
         self.rates.append(args.steps * args.batch * REPLICAS / (time.perf_counter() - self.start))
         print(f"throughput {TAG} epoch={len(self.rates)} images_per_sec={self.rates[-1]:.1f} "

@@ -1,14 +1,11 @@
 #!/usr/bin/env python3
 """Training throughput (images/sec) of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tensorpack.
-
-Prints CONTRACT.md's lines. Defaults suit a GPU; for a CPU, pass (about a minute per model):
-0 --model alexnet|vgg16|resnet50 --image-size 128|64|64 --steps 8|4|6 --epochs 3"""
+Prints CONTRACT.md's lines. The defaults suit a GPU; README.md gives settings for a CPU."""
 import argparse, os, statistics, sys, time
 # ---- command line --------------------------------------------------------------------------
-def fail(msg):  # bad input or missing data: one line on stderr, exit code 2
-    p.exit(2, f"{p.prog}: error: {msg}\n")
+fail = lambda msg: p.exit(2, f"{p.prog}: error: {msg}\n")  # bad input: one line, exit 2
 MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # the smallest --image-size
-p = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 2)[2])
+p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 p.error = fail
 p.add_argument("num_gpu", nargs="?", default="1", help="devices in data parallel; 0 = CPU")
 p.add_argument("--model", choices=MIN_SIZE, default="resnet50")
@@ -24,16 +21,13 @@ if S < MIN_SIZE[args.model]:  # smaller images leave a pooling window with no in
     fail(f"--image-size {S} is too small for {args.model}, which needs {MIN_SIZE[args.model]}")
 args.batch = args.batch or (32 if args.model == "resnet50" else 64)
 NUM_GPU = int(args.num_gpu)
-if NUM_GPU == 0:  # hide the GPUs: train on the CPU
-    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+if NUM_GPU == 0: os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tensorpack's layers need Keras 2 (tf-keras)
 import numpy as np, tensorflow as tf
 from tensorpack import *
 GPUS = len(tf.config.list_physical_devices("GPU"))
-if NUM_GPU > GPUS > 0:
-    fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
-if NUM_GPU > 1 and GPUS == 0:
-    print(f"warning: no GPU visible, running {NUM_GPU} towers on the CPU", file=sys.stderr)
+if NUM_GPU > GPUS > 0: fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
+if NUM_GPU > 1 and not GPUS: print("warning: no GPU visible, towers on the CPU", file=sys.stderr)
 REPLICAS, DEVICE = max(NUM_GPU, 1), "gpu" if NUM_GPU and GPUS else "cpu"
 TAG = f"framework=tensorpack task={args.model} gpus={NUM_GPU}"
 # ---- data: one fixed batch per tower, on the host, through tensorpack's queue --------------
@@ -59,11 +53,10 @@ def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a pr
     x = MaxPooling("pool0", tf.nn.relu(conv_bn("conv0", x, 64, 7, 2)), 3, 2, padding="same")
     for g, (blocks, filters) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512))):
         for b, s in enumerate([2 if g else 1] + [1] * (blocks - 1)):
-            n = f"group{g}/block{b}/"
-            short = x if b else conv_bn(n + "short", x, filters * 4, 1, s)
-            r = tf.nn.relu(conv_bn(n + "conv1", x, filters, 1, s))
-            r = tf.nn.relu(conv_bn(n + "conv2", r, filters, 3))
-            x = tf.nn.relu(conv_bn(n + "conv3", r, filters * 4, 1) + short)
+            short = x if b else conv_bn(f"g{g}b{b}/short", x, filters * 4, 1, s)
+            r = tf.nn.relu(conv_bn(f"g{g}b{b}/conv1", x, filters, 1, s))
+            r = tf.nn.relu(conv_bn(f"g{g}b{b}/conv2", r, filters, 3))
+            x = tf.nn.relu(conv_bn(f"g{g}b{b}/conv3", r, filters * 4, 1) + short)
     return FullyConnected("fc", GlobalAvgPooling("gap", x), 1000, activation=None)
 class Model(ModelDesc):
     def inputs(self):
@@ -84,13 +77,11 @@ class Model(ModelDesc):
 # ---- timing: images/sec of each epoch, from its first step to its last --------------------
 class Throughput(Callback):
     def _before_train(self):  # towers > 0 hold copies of tower 0's variables
-        params = sum(v.shape.num_elements() for v in tf.compat.v1.trainable_variables()
-                     if not v.name.startswith("tower"))
+        params = sum(v.shape.num_elements() for v in tf.compat.v1.trainable_variables("^(?!tower)"))
         print(f"model {TAG} params={params} device={DEVICE} batch={args.batch} image_size={S} "
               f"optimizer={OPT} lr=0.001 dtype=float32 data_format=channels_last", flush=True)
         self.rates = []
-    def _before_epoch(self):
-        self.start = time.perf_counter()
+    def _before_epoch(self): self.start = time.perf_counter()
     def _after_epoch(self):
         self.rates.append(args.steps * args.batch * REPLICAS / (time.perf_counter() - self.start))
     def _trigger_epoch(self):  # after MergeAllSummaries has recorded the epoch's cost
@@ -102,8 +93,7 @@ class Throughput(Callback):
               f"spread_pct={(max(timed) - min(timed)) / med * 100:.1f}", flush=True)
 # ---- train: QueueInput repeats the one datapoint; on a GPU, StagingInput prefetches it -----
 data = QueueInput(DataFromList([[x, y]], shuffle=False))
-trainer = SyncMultiGPUTrainerReplicated(REPLICAS) if REPLICAS > 1 else SimpleTrainer()
 launch_train_with_config(TrainConfig(
-    model=Model(), data=StagingInput(data) if DEVICE == "gpu" else data,
-    extra_callbacks=DEFAULT_CALLBACKS() + [Throughput()],
-    steps_per_epoch=args.steps, max_epoch=args.epochs), trainer)
+    model=Model(), data=StagingInput(data) if DEVICE == "gpu" else data, max_epoch=args.epochs,
+    steps_per_epoch=args.steps, extra_callbacks=DEFAULT_CALLBACKS() + [Throughput()]),
+    SyncMultiGPUTrainerReplicated(REPLICAS) if REPLICAS > 1 else SimpleTrainer())

@@ -1,14 +1,11 @@
 #!/usr/bin/env python3
 """Training throughput (images/sec) of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tflearn.
-
-Prints CONTRACT.md's lines. Defaults suit a GPU; for a CPU, pass (about a minute per model):
-0 --model alexnet|vgg16|resnet50 --image-size 128|64|64 --steps 8|4|6 --epochs 3"""
+Prints CONTRACT.md's lines. The defaults suit a GPU; README.md gives settings for a CPU."""
 import argparse, os, statistics, sys, time
 # ---- command line --------------------------------------------------------------------------
-def fail(msg):  # bad input or missing data: one line on stderr, exit code 2
-    p.exit(2, f"{p.prog}: error: {msg}\n")
+fail = lambda msg: p.exit(2, f"{p.prog}: error: {msg}\n")  # bad input: one line, exit 2
 MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # the smallest --image-size
-p = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__.split("\n", 2)[2])
+p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 p.error = fail
 p.add_argument("num_gpu", nargs="?", default="1", help="devices in data parallel; 0 = CPU")
 p.add_argument("--model", choices=MIN_SIZE, default="resnet50")
@@ -24,31 +21,24 @@ if S < MIN_SIZE[args.model]:  # smaller images leave a pooling window with no in
     fail(f"--image-size {S} is too small for {args.model}, which needs {MIN_SIZE[args.model]}")
 args.batch = args.batch or (32 if args.model == "resnet50" else 64)
 NUM_GPU = int(args.num_gpu)
-if NUM_GPU == 0:  # hide the GPUs: train on the CPU
-    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+if NUM_GPU == 0: os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
 import numpy as np, PIL.Image, tensorflow as tf
 import tensorflow.python.util.nest as nest
 nest.is_sequence = nest.is_nested  # tflearn 0.5.0 imports the name TensorFlow 2.21 renamed
 PIL.Image.ANTIALIAS = PIL.Image.LANCZOS  # ... and the resampling filter Pillow 10 renamed
 import tflearn
-from tflearn.layers import batch_normalization, conv_2d, dropout, fully_connected, regression
-from tflearn.layers.conv import global_avg_pool, max_pool_2d
-from tflearn.layers.core import input_data
+from tflearn.layers import (batch_normalization, conv_2d, dropout, fully_connected, input_data,
+                            max_pool_2d, regression)
 GPUS = len(tf.config.list_physical_devices("GPU"))
-if NUM_GPU > GPUS > 0:
-    fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
-if NUM_GPU > 1:
-    fail(f"NUM_GPU={NUM_GPU}: tflearn has no data-parallel trainer, use 0 (CPU) or 1")
+if NUM_GPU > GPUS > 0: fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
+if NUM_GPU > 1: fail(f"NUM_GPU={NUM_GPU}: tflearn has no data-parallel trainer, use 0 (CPU) or 1")
 REPLICAS, DEVICE = max(NUM_GPU, 1), "gpu" if NUM_GPU and GPUS else "cpu"
 TAG = f"framework=tflearn task={args.model} gpus={NUM_GPU}"
 # ---- data: one fixed batch, on the host, fed by DNN.fit's feed threads ---------------------
-class Cycle:  # fit() takes len(X) as the epoch and feeds X[batch_ids]: --steps batches of
-    def __init__(self, a):  # rows that cycle through the one batch, without materialising them
-        self.a = a
-    def __len__(self):
-        return args.steps * len(self.a)
-    def __getitem__(self, ids):  # ids: an index array; unshuffled, it is the whole fixed batch
-        return self.a[np.asarray(ids) % len(self.a)]
+class Cycle:  # fit() takes len(X) as the epoch and feeds X[batch_ids]: --steps batches of rows
+    def __init__(self, a): self.a = a  # cycling through the one batch, never all materialised
+    def __len__(self): return args.steps * len(self.a)
+    def __getitem__(self, ids): return self.a[np.asarray(ids) % len(self.a)]  # unshuffled ids
 x = np.random.default_rng(0).uniform(0, 255, (args.batch, S, S, 3)).astype("float32")  # pixels
 y = np.random.default_rng(1).integers(0, 1000, args.batch)  # valid labels of the 1000 classes
 # ---- model: the same layers in all three scripts; every conv and fc 4096 ends in a ReLU ----
@@ -78,16 +68,14 @@ def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a pr
             r = tf.nn.relu(conv_bn(x, filters, 1, s))
             r = tf.nn.relu(conv_bn(r, filters, 3))
             x = tf.nn.relu(conv_bn(r, filters * 4, 1) + short)
-    return fully_connected(global_avg_pool(x), 1000)
-x_in = input_data([None, S, S, 3])
-net = globals()[args.model](x_in / 255.0)  # scaled to [0, 1] as the model's first op
+    return fully_connected(tflearn.global_avg_pool(x), 1000)
+net = globals()[args.model](input_data([None, S, S, 3]) / 255.0)  # to [0, 1] as the first op
 if args.model != "resnet50":  # AlexNet's and VGG16's classifier; fc6 flattens its input
     net = dropout(fully_connected(net, 4096, activation="relu"), 0.5)  # keep probability 0.5
     net = dropout(fully_connected(net, 4096, activation="relu"), 0.5)
     net = fully_connected(net, 1000)
-net = regression(net, optimizer=tflearn.SGD(1e-3) if OPT == "sgd" else tflearn.RMSProp(1e-3),
-                 loss="softmax_categorical_crossentropy", metric=None, to_one_hot=True,
-                 n_classes=1000)  # integer labels, no accuracy op
+net = regression(net, metric=None, loss="softmax_categorical_crossentropy", to_one_hot=True,
+                 n_classes=1000, optimizer=(tflearn.SGD if OPT == "sgd" else tflearn.RMSProp)(1e-3))
 model = tflearn.DNN(net)
 # ---- timing: images/sec of each epoch, from its first step to its last --------------------
 class Throughput(tflearn.callbacks.Callback):
@@ -96,10 +84,8 @@ class Throughput(tflearn.callbacks.Callback):
         print(f"\nmodel {TAG} params={params} device={DEVICE} batch={args.batch} image_size={S} "
               f"optimizer={OPT} lr=0.001 dtype=float32 data_format=channels_last", flush=True)
         self.rates = []
-    def on_epoch_begin(self, state):
-        self.start, self.losses = time.perf_counter(), []
-    def on_batch_end(self, state, snapshot=False):
-        self.losses.append(state.loss_value)
+    def on_epoch_begin(self, state): self.start, self.losses = time.perf_counter(), []
+    def on_batch_end(self, state, snapshot=False): self.losses.append(state.loss_value)
     def on_epoch_end(self, state):
         self.rates.append(args.steps * args.batch * REPLICAS / (time.perf_counter() - self.start))
         print(f"\nthroughput {TAG} epoch={len(self.rates)} images_per_sec={self.rates[-1]:.1f} "

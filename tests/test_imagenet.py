@@ -42,7 +42,7 @@ def test_hand_counts_at_224():
 def trained(request):
     api, model = request.param
     run = run_script(f"imagenet-{api}.py", 0, "--model", model, "--image-size", SIZE[model],
-                     "--steps", 10, "--epochs", 3, "--batch", 2)
+                     "--steps", 30, "--epochs", 3, "--batch", 2)
     return api, model, run
 
 
