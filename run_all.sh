@@ -11,9 +11,9 @@ set -u -o pipefail
 # Empty args = the script's defaults. NUM_GPU, --model and --data are added by run_all.sh.
 SETTINGS='
 cifar10-cnn | --epochs 4                            | --steps 300 --epochs 4                 | --steps 3 --epochs 2                           | 3600 1200 300
-alexnet     |                                       | --image-size 128 --steps 8 --epochs 3  | --image-size 96 --steps 2 --epochs 2 --batch 2 | 3600 1200 300
+alexnet     |                                       | --image-size 128 --steps 16 --epochs 3 | --image-size 96 --steps 2 --epochs 2 --batch 2 | 3600 1200 300
 vgg16       |                                       | --image-size 64 --steps 4 --epochs 3   | --image-size 64 --steps 2 --epochs 2 --batch 2 | 3600 1200 300
-resnet50    |                                       | --image-size 64 --steps 6 --epochs 3   | --image-size 64 --steps 2 --epochs 2 --batch 2 | 3600 1200 300
+resnet50    |                                       | --image-size 64 --steps 10 --epochs 3  | --image-size 64 --steps 2 --epochs 2 --batch 2 | 3600 1200 300
 '
 TASKS=(cifar10-cnn alexnet vgg16 resnet50)
 APIS=(tensorpack keras tflearn)       # repeat 1 runs them in this order; later repeats rotate it
