@@ -1,4 +1,6 @@
 """The fake-ImageNet scripts: every model in every API through its real code path, on the CPU."""
+import math
+
 import pytest
 
 from conftest import assert_bad_input, run_script
@@ -56,7 +58,10 @@ def test_lines_params_and_learning(trained):
     assert line["optimizer"] == ("sgd" if model == "resnet50" else "rmsprop"), run
     assert int(line["params"]) == EXPECTED[model](SIZE[model]), run  # equal in all three APIs
     assert summary["epochs_timed"] == "2" and float(summary["images_per_sec"]) > 0, run
-    assert float(epochs[-1]["loss"]) < float(epochs[0]["loss"]), run  # learns the fixed batch
+    # learns the fixed batch: an untrained net scores ln(1000) = 6.91 on 1000 classes; the loss an
+    # API reports after the last epoch must be clearly below that (comparing epoch 1 with epoch 3
+    # was flaky: tensorpack's running average can have fallen to its plateau within epoch 1)
+    assert float(epochs[-1]["loss"]) < 0.8 * math.log(1000), run
 
 
 @pytest.mark.parametrize("api", ["tensorpack", "keras"])
