@@ -3,7 +3,7 @@
 
 Real CIFAR-10 training set, no augmentation, RMSprop 1e-4, batch 32 per device; prints the logfmt
 lines of CONTRACT.md: model, throughput per epoch (epoch 1 is warm-up), summary. See --help."""
-import argparse, os, statistics, sys, time
+import argparse, os, statistics, time
 
 # ---- command line --------------------------------------------------------------------------
 def fail(msg):  # bad input or missing data: one line on stderr, exit code 2

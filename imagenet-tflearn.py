@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Training throughput (images/sec) of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tflearn.
 Prints CONTRACT.md's lines. The defaults suit a GPU; README.md gives settings for a CPU."""
-import argparse, os, statistics, sys, time
+import argparse, os, statistics, time
 # ---- command line --------------------------------------------------------------------------
 fail = lambda msg: p.exit(2, f"{p.prog}: error: {msg}\n")  # bad input: one line, exit 2
 MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # the smallest --image-size

@@ -16,7 +16,6 @@ It takes under ~20 s on a 2-core CPU.
 import argparse
 import os
 import platform
-import sys
 import time
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
