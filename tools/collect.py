@@ -16,9 +16,25 @@ error-looking line of a failed run is kept as its reason. Writes into DIR:
                 fairness findings and the exit status
   results.png   grouped bar chart of the single-device table (error bars: min-max over repeats)
 
-Exit status: 0 all runs ok (skipped runs are not failures); 1 some run failed (crashed, timed out,
-killed, or no summary line); 3 fairness mismatch between the APIs' `model` lines (wins over 1);
-2 bad usage (no DIR/logs folder).
+Which logs count: a log named <task>.<api>.g<N>.r<repeat>.log whose `run` line names that same
+cell and repeat. When DIR/plan.txt exists (run_all.sh writes it), only the runs it plans count,
+and only if made with the mode and arguments DIR/settings.txt records for their cell; every other
+log is listed under "Ignored logs" with the reason (stale: another plan or other settings;
+problem: a stray whose name and run line disagree, a duplicate, an unknown task or API). Files in
+logs/ that are no run log (a folder, no log lines) are skipped with a warning. The peak counts only
+from logs/peak.log, and only if measured with the settings of the current plan.
+
+The rule for "ok" (verdict(); run_all.sh asks it too, through --check): exit code 0, a run_end
+line, a summary whose images_per_sec is a finite positive number equal to the median of its timed
+epochs' throughput lines (epochs_timed of them), and a model line naming the cell's task, API
+(FRAMEWORK_OF for an API that runs another API's script) and device count. Anything else is
+FAILED with its reason.
+
+Exit status: 0 all runs ok (skipped runs are not failures); 1 some run failed, a planned run has
+no log, or a log cannot be placed (stray, duplicate, unknown name); 3 fairness mismatch between
+the APIs' `model` lines (wins over 1); 2 bad usage (no DIR/logs folder).
+
+    tools/collect.py --check LOG RC     (for run_all.sh) the verdict on one run that just ended
 
 Load rule: run_all.sh measures `other_cpu`, the number of cores kept busy by other work during one
 second right before each run starts and right after it ends (nothing of the sweep runs then).
@@ -46,6 +62,10 @@ TASK_LABEL = {"cifar10-cnn": "CIFAR CNN", "alexnet": "AlexNet", "vgg16": "VGG16"
               "resnet50": "ResNet50"}
 APIS = ("tensorpack", "keras", "tflearn")
 API_LABEL = {"tensorpack": "tensorpack", "keras": "Keras", "tflearn": "tflearn"}
+# The framework= a cell's model line must name, for an API whose runs use another API's script
+# (keras-aa: a second Keras run, for an A/A comparison); every other API names itself.
+FRAMEWORK_OF = {"keras-aa": "keras"}
+KNOWN_APIS = tuple(dict.fromkeys(APIS + tuple(FRAMEWORK_OF)))
 FAIR_KEYS = ("params", "batch", "optimizer", "lr", "dtype", "data_format", "image_size")
 OTHER_CPU_LIMIT = 0.5  # cores busy with other work before/after a run -> warning
 GENERATED_LABEL = "generated CIFAR-format data"
@@ -56,6 +76,7 @@ _PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
 _GLOG = re.compile(r"^[IWEF]\d{4} ")  # TensorFlow's C++ log prefix: not a Python error
 _ERROR = re.compile(r"(\b\w*(Error|Exception)\b|\berror:|Killed|Traceback)")
 _LOGNAME = re.compile(r"^(?P<cell>.+)\.r(?P<rep>\d+)$")
+_CELL = re.compile(r"(?P<task>[^.]+)\.(?P<api>[^.]+)\.g(?P<gpus>\d+)")
 
 
 # ---- parsing --------------------------------------------------------------------------------
@@ -70,11 +91,11 @@ def convert(v):
         return v
 
 
-def parse_line(line):
-    """(kind, {key: value}) for a logfmt line of one of KINDS, else None."""
+def parse_line(line, kinds=KINDS):
+    """(kind, {key: value}) for a logfmt line of one of `kinds`, else None."""
     line = _ANSI.sub("", line.rstrip("\r\n")).rsplit("\r", 1)[-1].strip()
     head, _, rest = line.partition(" ")
-    if head not in KINDS:
+    if head not in kinds:
         return None
     kv = {}
     for m in _PAIR.finditer(rest):
@@ -96,49 +117,119 @@ def error_line(lines):
     return ""
 
 
-def read_log(path):
-    """One run's record from its log file."""
+def split_cell(cell):
+    """(task, api, gpus) of a cell name <task>.<api>.g<N>, or None if it is not one."""
+    m = _CELL.fullmatch(str(cell))
+    return (m.group("task"), m.group("api"), int(m.group("gpus"))) if m else None
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
+    """(status, reason) of one run: THE rule for "ok", shared by the collector and run_all.sh.
+
+    `lines` maps a kind to the key=values of its (last) line, `epochs` holds the throughput lines
+    in order, `rc` is the exit code (None if unknown), `ended` says whether the log must already
+    hold its run_end line, `error` is the log's last error-looking line. A run is ok only if it
+    exited 0, has run_end (when `ended`), a summary whose images_per_sec is a finite positive
+    number equal to the median of its timed epochs' throughput lines, and a model line of the
+    cell's task and API (FRAMEWORK_OF). Anything else is "failed", with the first reason found.
+    """
+    end, summ, model = lines.get("run_end", {}), lines.get("summary"), lines.get("model")
+    if end.get("status") == "skipped":
+        return "skipped", str(end.get("reason", "skipped"))
+    if end.get("status") not in (None, "ok") and end.get("reason"):
+        return "failed", str(end["reason"])
+    if rc is not None and rc != 0:
+        if summ:
+            return "failed", f"exit code {rc} after its summary line" + (f": {error}" if error else "")
+        return "failed", error or f"exit code {rc}, no summary line"
+    if not summ:
+        return "failed", error or ("exit code 0, no summary line" if rc == 0 else
+                                   "no summary line (run did not finish: interrupted or still running?)")
+    if ended and not end:
+        return "failed", "no run_end line (the sweep did not see the run finish: interrupted or killed?)"
+    for key in ("images_per_sec", "epochs_timed"):
+        if key not in summ:
+            return "failed", f"summary line without {key} (cut short?)"
+    ips = summ["images_per_sec"]
+    if not is_number(ips) or ips <= 0:
+        shown = ips if ips != "" else "(empty)"
+        return "failed", f"summary images_per_sec={shown} is not a finite positive number"
+    rates = [e.get("images_per_sec") for e in epochs]
+    if not rates or not all(is_number(v) and v > 0 for v in rates):
+        return "failed", "throughput lines missing or not finite positive numbers"
+    timed = rates[1:] or rates  # epoch 1 is warm-up (CONTRACT.md)
+    med = statistics.median(timed)
+    if not math.isclose(ips, med, rel_tol=2e-3, abs_tol=0.11) or summ["epochs_timed"] != len(timed):
+        return "failed", (f"summary images_per_sec={ips} epochs_timed={summ['epochs_timed']} does not "
+                          f"match its throughput lines (median {med:.1f} over {len(timed)} epochs)")
+    if not model:
+        return "failed", "no model line"
+    want = {"task": task, "framework": FRAMEWORK_OF.get(api, api), "gpus": gpus}
+    for key, value in want.items():
+        if model.get(key) != value:
+            return "failed", (f"model line says {key}={model.get(key, '(missing)')}, "
+                              f"the cell {task}.{api}.g{gpus} needs {key}={value}")
+    return "ok", ""
+
+
+def read_lines(path):
+    """A log's lines: (the raw lines, {kind: key=values of its last line}, [throughput lines])."""
     with open(path, errors="replace") as f:
-        lines = f.read().splitlines()
-    rec = {"file": os.path.basename(path), "lines": {}, "epochs": []}
-    for line in lines:
+        raw = f.read().splitlines()
+    lines, epochs = {}, []
+    for line in raw:
         p = parse_line(line)
         if p is None:
             continue
         kind, kv = p
         if kind == "throughput":
-            rec["epochs"].append({k: kv.get(k) for k in ("epoch", "images_per_sec", "loss")
-                                  if k in kv})
+            epochs.append({k: kv.get(k) for k in ("epoch", "images_per_sec", "loss") if k in kv})
         elif kind != "peak":
-            rec["lines"][kind] = kv
-    L = rec["lines"]
+            lines[kind] = kv
+    return raw, lines, epochs
+
+
+def log_identity(name, lines):
+    """(cell, repeat, problem) of a log from its file name and its `run` line; problem is "" or
+    why the log cannot be placed (a stray copy, an unknown cell name)."""
+    m = _LOGNAME.match(name[:-4])
+    run = lines.get("run", {})
+    if not m:
+        return None, None, f"file name is not <task>.<api>.g<N>.r<repeat>.log"
+    cell, rep = m.group("cell"), int(m.group("rep"))
+    if run and (run.get("cell") != cell or run.get("repeat") != rep):
+        return cell, rep, (f"stray: its run line says {run.get('cell')} repeat {run.get('repeat')}, "
+                           f"its file name {cell} repeat {rep} (a copied or renamed log?)")
+    parts = split_cell(cell)
+    if not parts:
+        return cell, rep, f"unknown cell name {cell} (not <task>.<api>.g<N>)"
+    task, api, _ = parts
+    if task not in TASKS:
+        return cell, rep, f"unknown task {task} (known: {', '.join(TASKS)})"
+    if api not in KNOWN_APIS:
+        return cell, rep, f"unknown API {api} (known: {', '.join(KNOWN_APIS)})"
+    return cell, rep, ""
+
+
+def read_log(path):
+    """One run's record from its log file (see verdict() for its status)."""
+    raw, L, epochs = read_lines(path)
+    rec = {"file": os.path.basename(path), "lines": L, "epochs": epochs}
     m = _LOGNAME.match(rec["file"][:-4])
     cell = L.get("run", {}).get("cell") or (m.group("cell") if m else rec["file"][:-4])
-    parts = str(cell).split(".")
-    ident = {**L.get("throughput", {}), **L.get("summary", {}), **L.get("model", {})}
-    rec["cell"] = cell
-    rec["task"] = ident.get("task") or (parts[0] if parts else "?")
-    rec["api"] = ident.get("framework") or (parts[1] if len(parts) > 1 else "?")
-    g = ident.get("gpus")
-    if g is None and len(parts) > 2 and parts[2][1:].isdigit():
-        g = int(parts[2][1:])
-    rec["gpus"] = int(g) if isinstance(g, (int, float)) else 0
-    rep = L.get("run", {}).get("repeat") or (int(m.group("rep")) if m else 1)
-    rec["repeat"] = int(rep)
+    task, api, gpus = split_cell(cell) or ("?", "?", 0)
+    rec["cell"], rec["task"], rec["api"], rec["gpus"] = cell, task, api, gpus
+    rec["repeat"] = int(L.get("run", {}).get("repeat") or (int(m.group("rep")) if m else 1))
 
     end, summ = L.get("run_end", {}), L.get("summary")
-    if end.get("status") == "skipped":
-        rec["status"], rec["reason"] = "skipped", str(end.get("reason", "skipped"))
-    elif summ and "images_per_sec" in summ:
-        rec["status"], rec["reason"] = "ok", ""
-    else:
-        rec["status"] = "failed"
-        reason = end.get("reason") or error_line(lines)
-        if not reason:
-            reason = (f"exit code {end['rc']}, no summary line" if "rc" in end
-                      else "no summary line (run did not finish: interrupted or still running?)")
-        rec["reason"] = str(reason)
-    rec["images_per_sec"] = summ.get("images_per_sec") if summ else None
+    rc = end.get("rc") if is_number(end.get("rc")) else None
+    rec["status"], rec["reason"] = verdict(L, epochs, task, api, gpus, rc, ended=True,
+                                           error=error_line(raw))
+    rec["images_per_sec"] = summ.get("images_per_sec") if summ and rec["status"] == "ok" else None
     rec["spread_pct"] = summ.get("spread_pct") if summ else None
     rec["epochs_timed"] = summ.get("epochs_timed") if summ else None
     rec["epochs_images_per_sec"] = [e.get("images_per_sec") for e in rec["epochs"]]
@@ -170,32 +261,144 @@ def load_warning(run, end):
     return "; ".join(notes)
 
 
-def read_peak(logdir):
-    best = None
-    for name in sorted(os.listdir(logdir)):
-        if not name.endswith(".log"):
-            continue
-        with open(os.path.join(logdir, name), errors="replace") as f:
+def read_plan(d):
+    """The folder's current plan as run_all.sh wrote it, or None when it has no plan.txt:
+    {"runs": {(cell, repeat)}, "cells": {cell: {"mode", "args"}}, "peak": {"mode", "args"} or None}
+    (settings.txt holds the arguments; a folder without it is checked against plan.txt alone)."""
+    path = os.path.join(d, "plan.txt")
+    if not os.path.isfile(path):
+        return None
+    runs = set()
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.fullmatch(r"r(\d+) (\S+)", line.strip())
+            if m:
+                runs.add((m.group(2), int(m.group(1))))
+    plan = {"runs": runs, "cells": {}, "peak": None}
+    path = os.path.join(d, "settings.txt")
+    if os.path.isfile(path):
+        with open(path, errors="replace") as f:
             for line in f:
-                p = parse_line(line)
-                if p and p[0] == "peak" and isinstance(p[1].get("tflops"), (int, float)):
-                    if best is None or p[1]["tflops"] > best["tflops"]:
-                        best = p[1]
-    return best
+                p = parse_line(line, kinds=("cell", "peak_probe"))
+                if p and p[0] == "cell" and "cell" in p[1]:
+                    plan["cells"][p[1]["cell"]] = {k: p[1].get(k) for k in ("mode", "args")}
+                elif p and p[0] == "peak_probe":
+                    plan["peak"] = {k: p[1].get(k) for k in ("mode", "args")}
+    return plan
+
+
+def settings_differ(run, want):
+    """'' or how a log's `run` line differs from the settings the plan wants for its cell."""
+    have = {k: run.get(k) for k in ("mode", "args")}
+    if want is None or have == want:
+        return ""
+    diff = "; ".join(f"{k}={have[k]!s} (current plan: {want[k]!s})" for k in want if have[k] != want[k])
+    return f"made with other settings: {diff}"
+
+
+def read_peak(logdir, plan=None):
+    """(peak line of logs/peak.log or None, '' or why that line is not used)."""
+    path = os.path.join(logdir, "peak.log")
+    if not os.path.isfile(path):
+        return None, ""
+    best, run = None, {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            p = parse_line(line)
+            if p and p[0] == "run":
+                run = p[1]
+            if p and p[0] == "peak" and is_number(p[1].get("tflops")) and p[1]["tflops"] > 0:
+                if best is None or p[1]["tflops"] > best["tflops"]:
+                    best = p[1]
+    why = settings_differ(run, plan["peak"]) if plan and plan["peak"] and best else ""
+    return (None, why) if why else (best, "")
+
+
+def read_sweep(d):
+    """Everything the collector uses from DIR: the runs that count, and what it set aside.
+
+    Returns {"recs": runs of the current plan (ok, failed or skipped), "peak": peak line or None,
+    "ignored": [{"file", "reason", "problem"}] (logs not used: stale ones of another plan or other
+    settings; problem=True for those that cannot be placed: strays, duplicates, unknown names),
+    "junk": [{"file", "reason"}] (files in logs/ that are no run log), "missing": [(cell, repeat)]
+    planned runs without a log}.
+    """
+    logdir = os.path.join(d, "logs")
+    plan = read_plan(d)
+    recs, ignored, junk = [], [], []
+    for name in sorted(os.listdir(logdir)):
+        path = os.path.join(logdir, name)
+        if not name.endswith(".log") or name == "peak.log":
+            continue
+        if not os.path.isfile(path):
+            junk.append({"file": name, "reason": "not a regular file"})
+            continue
+        try:
+            _, lines, _ = read_lines(path)
+        except OSError as e:
+            junk.append({"file": name, "reason": f"unreadable: {e.strerror or e}"})
+            continue
+        if not lines:
+            junk.append({"file": name, "reason": "none of the sweep's log lines"})
+            continue
+        cell, rep, problem = log_identity(name, lines)
+        if problem:
+            ignored.append({"file": name, "reason": problem, "problem": True})
+            continue
+        if plan is not None:
+            why = ("not in the current plan (plan.txt)" if (cell, rep) not in plan["runs"]
+                   else settings_differ(lines.get("run", {}), plan["cells"].get(cell)))
+            if why:
+                ignored.append({"file": name, "reason": why, "problem": False})
+                continue
+        recs.append(read_log(path))
+    groups = {}
+    for r in recs:
+        groups.setdefault((r["cell"], r["repeat"]), []).append(r)
+    for (cell, rep), group in groups.items():
+        if len(group) > 1:
+            files = ", ".join(r["file"] for r in group)
+            for r in group:
+                ignored.append({"file": r["file"], "problem": True,
+                                "reason": f"duplicate: {len(group)} logs of {cell} repeat {rep} ({files})"})
+            recs = [r for r in recs if r not in group]
+    peak, why = read_peak(logdir, plan)
+    if why:
+        ignored.append({"file": "peak.log", "reason": why, "problem": False})
+    have = {(r["cell"], r["repeat"]) for r in recs}
+    missing = sorted((plan["runs"] - have) if plan else set(), key=lambda cr: (cr[1], cr[0]))
+    return {"recs": recs, "peak": peak, "ignored": ignored, "junk": junk, "missing": missing}
 
 
 def read_all(d):
-    logdir = os.path.join(d, "logs")
-    recs = [read_log(os.path.join(logdir, n)) for n in sorted(os.listdir(logdir))
-            if n.endswith(".log") and n != "peak.log"]
-    recs = [r for r in recs if r["lines"]]  # a log with none of our lines is not a run
-    return recs, read_peak(logdir)
+    sweep = read_sweep(d)
+    return sweep["recs"], sweep["peak"]
 
 
 # ---- analysis -------------------------------------------------------------------------------
 def single_gpus(recs, task):
-    """The device count that means 'single device' for a task: 1 (GPU) if present, else 0 (CPU)."""
-    return 1 if any(r["task"] == task and r["gpus"] == 1 for r in recs) else 0
+    """The device count that means 'single device' for a task: 1 when its gpus=1 runs trained on a
+    GPU (by their model lines; or say nothing and there is no CPU run), else 0 (CPU)."""
+    ones = [r for r in recs if r["task"] == task and r["gpus"] == 1]
+    said = {r["device"] for r in ones if r["device"]}
+    if "gpu" in said:
+        return 1
+    if any(r["task"] == task and r["gpus"] == 0 for r in recs):
+        return 0
+    return 1 if ones else 0
+
+
+def device_label(recs, task, gpus):
+    """Where a row's runs trained, from their model lines' device= (not from the asked count)."""
+    said = sorted({str(r["device"]) for r in recs if r["task"] == task and r["gpus"] == gpus
+                   and r["device"]})
+    if said == ["gpu"]:
+        return f"gpu×{gpus}"
+    if said == ["cpu"]:
+        return "cpu" if gpus == 0 else f"cpu ({gpus} replica{'s' if gpus > 1 else ''})"
+    if said:
+        return f"{'/'.join(said)} (mixed)"
+    return "cpu" if gpus == 0 else f"gpus={gpus} (device not reported)"
 
 
 def cell_stats(recs, task, api, gpus):
@@ -385,7 +588,7 @@ def ratio_text(pr, a, b):
     return f"{pr['median']:.2f}× ({rng}): not established"
 
 
-def write_md(d, recs, peak, fair, info, exit_status):
+def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
     vers = versions()
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     commits = sorted({str(r["lines"].get("run", {}).get("commit")) for r in recs
@@ -432,7 +635,7 @@ def write_md(d, recs, peak, fair, info, exit_status):
         g = single_gpus(recs, task)
         win = fastest(recs, task, g)
         cells = [cell_text(cell_stats(recs, task, a, g), bold=(a == win)) for a in APIS]
-        L += [f"| {md(task_label(task, recs))} | {'gpu×1' if g else 'cpu'} | " + " | ".join(cells) + " |"]
+        L += [f"| {md(task_label(task, recs))} | {device_label(recs, task, g)} | " + " | ".join(cells) + " |"]
     L += [""]
 
     # ratios
@@ -534,13 +737,28 @@ def write_md(d, recs, peak, fair, info, exit_status):
     L += [""]
 
     bad = [r for r in recs if r["status"] != "ok"]
-    if bad:
+    sweep = sweep or {"ignored": [], "junk": [], "missing": []}
+    if bad or sweep["missing"]:
         L += ["## Failed and skipped runs", ""]
         for r in bad:
             L += [f"- {r['status'].upper()}: {r['cell']} repeat {r['repeat']} "
                   f"(logs/{r['file']}): {md(r['reason'])}"]
+        for cell, rep in sweep["missing"]:
+            L += [f"- NOT RUN: {cell} repeat {rep}: planned (plan.txt), no log "
+                  "(the sweep was interrupted or has not reached it)"]
         L += [""]
-    L += [f"Collector exit status: {exit_status} (0 ok, 1 a run failed, 3 fairness mismatch)."]
+    if sweep["ignored"] or sweep["junk"]:
+        L += ["## Ignored logs", "",
+              "Files in logs/ that no figure above uses: logs of another plan or other settings "
+              "(a rerun with other options into this folder), and logs that cannot be placed "
+              "(strays, duplicates, unknown names: these make the exit status 1).", ""]
+        for g in sweep["ignored"]:
+            L += [f"- {'PROBLEM' if g['problem'] else 'stale'}: logs/{g['file']}: {md(g['reason'])}"]
+        for g in sweep["junk"]:
+            L += [f"- skipped: logs/{g['file']}: {md(g['reason'])}"]
+        L += [""]
+    L += [f"Collector exit status: {exit_status} (0 ok, 1 a run failed or is missing or a log cannot "
+          "be placed, 3 fairness mismatch)."]
     with open(os.path.join(d, "results.md"), "w") as f:
         f.write("\n".join(L) + "\n")
 
@@ -568,12 +786,14 @@ def write_csv(d, recs):
             w.writerow(row)
 
 
-def write_json(d, recs, peak, fair, info, exit_status):
+def write_json(d, recs, peak, fair, info, exit_status, sweep=None):
+    sweep = sweep or {"ignored": [], "junk": [], "missing": []}
     with open(os.path.join(d, "results.json"), "w") as f:
         json.dump({"generated_at": datetime.datetime.now().astimezone().isoformat(),
                    "machine": info, "versions": versions(), "commit": git_commit(),
                    "peak": peak, "fairness_mismatches": fair, "exit_status": exit_status,
-                   "runs": recs}, f, indent=1)
+                   "runs": recs, "ignored": sweep["ignored"], "junk": sweep["junk"],
+                   "missing": [{"cell": c, "repeat": r} for c, r in sweep["missing"]]}, f, indent=1)
 
 
 def write_png(d, recs, info, peak):
@@ -634,20 +854,37 @@ def write_png(d, recs, info, peak):
 
 
 def collect(d):
-    recs, peak = read_all(d)
+    sweep = read_sweep(d)
+    recs, peak = sweep["recs"], sweep["peak"]
+    for j in sweep["junk"]:
+        print(f"collect.py: warning: skipped logs/{j['file']}: {j['reason']}", file=sys.stderr)
     add_hardware(recs, peak)
     fair = fairness(recs)
-    failed = any(r["status"] == "failed" for r in recs)
+    failed = (any(r["status"] == "failed" for r in recs) or sweep["missing"]
+              or any(g["problem"] for g in sweep["ignored"]))
     exit_status = EXIT_FAIRNESS if fair else EXIT_FAILED if failed else EXIT_OK
     info = machine()
-    write_md(d, recs, peak, fair, info, exit_status)
+    write_md(d, recs, peak, fair, info, exit_status, sweep)
     write_csv(d, recs)
-    write_json(d, recs, peak, fair, info, exit_status)
+    write_json(d, recs, peak, fair, info, exit_status, sweep)
     write_png(d, recs, info, peak)
     return exit_status, recs
 
 
+def check(path, rc):
+    """run_all.sh's verdict on a run that just ended (before its run_end line): prints
+    "ok IMAGES_PER_SEC" or "failed REASON" and returns 0 (the rule is verdict()'s)."""
+    raw, lines, epochs = read_lines(path)
+    run = lines.get("run", {})
+    task, api, gpus = split_cell(run.get("cell", "")) or ("?", "?", 0)
+    status, reason = verdict(lines, epochs, task, api, gpus, rc, ended=False, error=error_line(raw))
+    print(f"ok {lines['summary']['images_per_sec']}" if status == "ok" else f"failed {reason}")
+    return EXIT_OK
+
+
 def main(argv):
+    if len(argv) == 3 and argv[0] == "--check":  # run_all.sh: --check LOG RC
+        return check(argv[1], int(argv[2]) if re.fullmatch(r"\d+", argv[2]) else None)
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
         print(__doc__, file=sys.stdout if argv[:1] in (["-h"], ["--help"]) else sys.stderr)
         return EXIT_OK if argv[:1] in (["-h"], ["--help"]) else EXIT_USAGE
