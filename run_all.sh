@@ -28,8 +28,12 @@ Usage: ./run_all.sh [--out DIR] [--gpus "1 2 4 8"] [--only PATTERN] [--quick] [-
                     [--cifar-data DIR] [--dry-run] [--help]
 
 Runs every benchmark cell, each run in its own process under a time limit, keeps each run's whole
-output in DIR/logs/<cell>.r<repeat>.log, measures the fp32 matmul peak once (DIR/logs/peak.log),
-then runs tools/collect.py DIR (results.md, results.csv, results.json, results.png).
+output in DIR/logs/<cell>.r<repeat>.log, measures the fp32 matmul peak (DIR/logs/peak.log; again
+whenever the mode or its settings change), then runs tools/collect.py DIR (results.md, results.csv,
+results.json, results.png). The collector counts only the runs of DIR's current plan and settings
+(DIR/plan.txt, DIR/settings.txt) and lists every other log as ignored. One sweep at a time per
+DIR: a second one into the same DIR exits 2 (the lock DIR/.run_all.lock is taken over when the
+sweep holding it was killed).
 
 Cells are named <task>.<api>.g<NUM_GPU>, e.g. cifar10-cnn.keras.g0, resnet50.tensorpack.g2:
   task: cifar10-cnn | alexnet | vgg16 | resnet50     api: tensorpack | keras | tflearn
@@ -59,9 +63,11 @@ Per-task settings (GPU / CPU / quick arguments and time limits) are the table at
 file. GPU settings apply to cells with NUM_GPU >= 1 on a machine with GPUs, CPU settings otherwise.
 
 Resuming: rerunning with the same --out keeps every run whose log holds a `summary` line and was
-made with the same arguments, and reruns only what is missing, failed or changed (the old log is
-moved to DIR/logs/old/). Ctrl-C stops the running child, keeps finished logs, runs the collector
-on what exists and exits 130.
+made with the same mode and arguments and ended `status=ok`, and reruns only what is missing,
+failed or changed (the old log is moved to DIR/logs/old/). Ctrl-C (SIGINT), SIGTERM and SIGHUP
+(terminal closed) stop the running benchmark's whole process group within a second or two, keep
+finished logs, end the running log with `run_end ... status=interrupted`, run the collector on
+what exists and exit 130, 143 or 129.
 
 Log lines written by run_all.sh into each run's log (logfmt; quoted values may hold spaces):
   run cell=C repeat=R start=ISO-TIME load1=L cores=K other_cpu=X timeout_s=T mode=gpu|cpu|quick
@@ -71,19 +77,28 @@ Log lines written by run_all.sh into each run's log (logfmt; quoted values may h
 other_cpu: cores kept busy by other work during the second before the run starts (in `run`) or
 after it ends (in `run_end`), while nothing of the sweep runs; the collector warns above 0.5.
 
-Exit status: 0 all ok (skipped CIFAR cells included); 1 a run failed; 3 the collector found a
-fairness mismatch; 2 bad input; 130 interrupted.
+A run is ok only if it exited 0 with a summary whose images/sec is a finite positive number
+matching its throughput lines, and a model line of the cell's task and API (tools/collect.py's
+rule); anything else is FAILED with its reason.
+
+Exit status: 0 all ok (skipped CIFAR cells included); 1 a run failed (or the collector found a
+missing, stray or duplicate log); 3 the collector found a fairness mismatch; 2 bad input or DIR in
+use by another sweep; 130 / 143 / 129 interrupted by SIGINT / SIGTERM / SIGHUP.
 
 Environment (for tuning and tests): RUN_ALL_EXTRA_ARGS_<cell with . and - as _> appends arguments
 to that cell's command (e.g. RUN_ALL_EXTRA_ARGS_cifar10_cnn_keras_g0='--epochs 0' makes that
 cell fail with exit 2); RUN_ALL_TIMEOUT_S overrides every time limit; RUN_ALL_NGPU overrides the
 number of GPUs found; RUN_ALL_CIFAR_URL the CIFAR-10 download address; RUN_ALL_IDLE_SAMPLE_S the
-other_cpu sampling time (default 1).
+other_cpu sampling time in seconds (default 1, at most 10); RUN_ALL_PYTHON the interpreter that
+runs the benchmark scripts and the peak probe (default: the environment's; tests use a stand-in).
+Time limits and counts are decimal whole numbers (no leading zeros); a bad value is exit 2.
 EOF
 }
 
 die2() { echo "run_all.sh: error: $*" >&2; exit 2; }
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+is_uint() { [[ $1 =~ ^(0|[1-9][0-9]{0,5})$ ]]; }  # decimal, no leading zero (bash reads 010 as octal)
+is_posint() { [[ $1 =~ ^[1-9][0-9]{0,5}$ ]]; }
+has_newline() { [[ $1 == *$'\n'* ]]; }
 
 # ---- command line ---------------------------------------------------------------------------
 OUT="" GPUS_OPT="" ONLY="" QUICK=0 REPEAT="" CIFAR_DATA="" DRY=0
@@ -106,8 +121,19 @@ while [ $# -gt 0 ]; do
     *) die2 "unknown option '$opt' (see --help)" ;;
   esac
 done
-[ -z "$REPEAT" ] || { is_uint "$REPEAT" && [ "$REPEAT" -ge 1 ]; } ||
-  die2 "--repeat must be a whole number >= 1, got '$REPEAT'"
+[ -z "$REPEAT" ] || is_posint "$REPEAT" ||
+  die2 "--repeat must be a decimal whole number from 1 to 999999 (no leading zero), got '$REPEAT'"
+[ -z "${RUN_ALL_TIMEOUT_S:-}" ] || is_posint "$RUN_ALL_TIMEOUT_S" ||
+  die2 "RUN_ALL_TIMEOUT_S must be a decimal whole number of seconds >= 1, got '$RUN_ALL_TIMEOUT_S'"
+IDLE_S=${RUN_ALL_IDLE_SAMPLE_S-1}
+[[ $IDLE_S =~ ^[0-9]{0,2}(\.[0-9]{1,3})?$ ]] && awk -v s="$IDLE_S" 'BEGIN { exit !(s > 0 && s <= 10) }' ||
+  die2 "RUN_ALL_IDLE_SAMPLE_S must be a decimal number of seconds above 0 and at most 10, got '$IDLE_S'"
+if [ -n "${RUN_ALL_PYTHON:-}" ]; then
+  [ -f "$RUN_ALL_PYTHON" ] && [ -x "$RUN_ALL_PYTHON" ] ||
+    die2 "RUN_ALL_PYTHON must be an executable file, got '$RUN_ALL_PYTHON'"
+  RUN_ALL_PYTHON=$(cd "$(dirname "$RUN_ALL_PYTHON")" && pwd)/$(basename "$RUN_ALL_PYTHON")
+fi
+has_newline "$OUT$CIFAR_DATA" && die2 "--out and --cifar-data must not hold a line break"
 if [ -n "$CIFAR_DATA" ]; then
   [ -d "$CIFAR_DATA/cifar-10-batches-py" ] ||
     die2 "--cifar-data: no cifar-10-batches-py/ in '$CIFAR_DATA'"
@@ -115,8 +141,19 @@ if [ -n "$CIFAR_DATA" ]; then
 fi
 [ -n "$OUT" ] || OUT=$([ $QUICK = 1 ] && echo results/quick || echo results/latest)
 case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
+[ ! -e "$OUT" ] || [ -d "$OUT" ] || die2 "--out: '$OUT' exists and is not a folder"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT" || exit 1
+
+q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/ }; printf '"%s"' "$s"; }
+unq() {  # the value of a q()-quoted logfmt value, without its quotes and backslash escapes
+  local s=$1 out="" c
+  while [ -n "$s" ]; do
+    c=${s:0:1}
+    if [ "$c" = "\\" ]; then out+=${s:1:1}; s=${s:2}; else out+=$c; s=${s:1}; fi
+  done
+  printf '%s' "$out"
+}
 
 # ---- settings table -------------------------------------------------------------------------
 declare -A ARGS_GPU ARGS_CPU ARGS_QUICK TO_GPU TO_CPU TO_QUICK
@@ -129,7 +166,7 @@ done <<<"$SETTINGS"
 
 # ---- devices and the plan -------------------------------------------------------------------
 if [ -n "${RUN_ALL_NGPU:-}" ]; then
-  is_uint "$RUN_ALL_NGPU" || die2 "RUN_ALL_NGPU must be a whole number"
+  is_uint "$RUN_ALL_NGPU" || die2 "RUN_ALL_NGPU must be a decimal whole number >= 0, got '$RUN_ALL_NGPU'"
   NGPU=$RUN_ALL_NGPU
 elif command -v nvidia-smi >/dev/null 2>&1; then
   NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
@@ -139,8 +176,11 @@ fi
 if [ -n "$GPUS_OPT" ]; then
   read -ra COUNTS <<<"${GPUS_OPT//,/ }"
   [ ${#COUNTS[@]} -gt 0 ] || die2 "--gpus needs at least one device count"
+  seen=" "
   for n in "${COUNTS[@]}"; do
-    is_uint "$n" || die2 "--gpus: '$n' is not a whole number >= 0"
+    is_uint "$n" || die2 "--gpus: '$n' is not a decimal whole number >= 0 (no leading zero)"
+    [[ $seen == *" $n "* ]] && die2 "--gpus: device count $n given twice"
+    seen+="$n "
     [ "$NGPU" -eq 0 ] || [ "$n" -le "$NGPU" ] || die2 "--gpus: $n devices asked, $NGPU GPU(s) found"
   done
 elif [ "$NGPU" -eq 0 ]; then
@@ -181,9 +221,22 @@ for ((rep = 1; rep <= REPEAT; rep++)); do
 done
 TOTAL=${#PLAN_CELL[@]}
 [ "$TOTAL" -gt 0 ] || die2 "--only '$ONLY' matches no cell (names look like cifar10-cnn.keras.g0)"
-mkdir -p "$OUT/logs" || die2 "cannot create '$OUT/logs'"
-: >"$OUT/plan.txt"
-for ((i = 0; i < TOTAL; i++)); do echo "r${PLAN_REP[$i]} ${PLAN_CELL[$i]}" >>"$OUT/plan.txt"; done
+mkdir -p "$OUT/logs" 2>/dev/null || die2 "--out: cannot create '$OUT/logs'"
+
+# ---- one sweep per output folder ------------------------------------------------------------
+# flock(1) on DIR/.run_all.lock; the kernel releases it when the holder dies, so the lock of a
+# killed sweep is free again (taken over below). Children get the descriptor closed.
+LOCK=$OUT/.run_all.lock
+exec {LOCK_FD}>>"$LOCK" 2>/dev/null || die2 "--out: cannot write '$LOCK'"
+if ! flock -n "$LOCK_FD"; then
+  holder=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' "$LOCK" 2>/dev/null | head -n 1)
+  die2 "'$OUT' is in use by another run_all.sh (pid ${holder:-?}); wait for it to end or use another --out"
+fi
+prev=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' "$LOCK" 2>/dev/null | head -n 1)
+[ -n "$prev" ] && echo "run_all: taking over the lock of an earlier sweep that did not end (pid $prev)"
+echo "pid=$$ start=$(date -Iseconds)" >"$LOCK"
+trap ': >"$LOCK"' EXIT  # an empty lock file: the last sweep ended (a killed one leaves its pid)
+
 # ---- the command of a cell ------------------------------------------------------------------
 cell_cmd() {  # cell -> CMD (array: script and args), MODE, LIMIT
   local task=${1%%.*} rest=${1#*.} api n extra var
@@ -201,7 +254,28 @@ cell_cmd() {  # cell -> CMD (array: script and args), MODE, LIMIT
   LIMIT=${RUN_ALL_TIMEOUT_S:-$LIMIT}
 }
 
+PEAK_ARGS="tools/peak.py$([ $QUICK = 1 ] && echo " --quick")"
+MODE_DESC=$([ $QUICK = 1 ] && echo quick || { [ "$NGPU" -gt 0 ] && echo gpu || echo cpu; })
+if [ -z "$CIFAR_DATA" ]; then  # the cache, when it holds the data already (downloaded below if not)
+  CIFAR_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/tf-api-bench/cifar10
+  [ -d "$CIFAR_CACHE/cifar-10-batches-py" ] && CIFAR_DATA=$CIFAR_CACHE
+fi
+
+write_plan() {  # DIR/plan.txt (the runs, in order) and DIR/settings.txt (their mode and arguments)
+  local i cell
+  : >"$OUT/plan.txt"
+  for ((i = 0; i < TOTAL; i++)); do echo "r${PLAN_REP[$i]} ${PLAN_CELL[$i]}" >>"$OUT/plan.txt"; done
+  { echo "# written by run_all.sh: the mode and arguments of each cell of plan.txt; tools/collect.py"
+    echo "# counts only the logs made with them"
+    echo "peak_probe mode=$MODE_DESC args=$(q "$PEAK_ARGS")"
+    for cell in $(printf '%s\n' "${PLAN_CELL[@]}" | awk '!seen[$0]++'); do
+      cell_cmd "$cell"
+      echo "cell cell=$cell mode=$MODE args=$(q "${CMD[*]}")"
+    done; } >"$OUT/settings.txt"
+}
+
 if [ $DRY = 1 ]; then
+  write_plan
   echo "plan ($TOTAL runs, GPUs found: $NGPU, device counts: ${COUNTS[*]}, repeats: $REPEAT) -> $OUT/plan.txt"
   [ -n "$CIFAR_DATA" ] || CIFAR_DATA="<cifar-data>"
   for ((i = 0; i < TOTAL; i++)); do
@@ -214,46 +288,57 @@ fi
 # ---- environment ----------------------------------------------------------------------------
 # shellcheck source=tools/venv.sh
 source tools/venv.sh || { echo "run_all.sh: cannot set up the virtual environment" >&2; exit 1; }
+BENCH_PY=${RUN_ALL_PYTHON:-$PY}  # runs the benchmark scripts and the peak probe
 CORES=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # ---- helpers --------------------------------------------------------------------------------
-q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/ }; printf '"%s"' "$s"; }
 load1() { local l _; read -r l _ </proc/loadavg 2>/dev/null && echo "$l" || echo na; }
 cpu_ticks() { local _c u n s i w x y z _r; read -r _c u n s i w x y z _r </proc/stat; echo "$((u + n + s + x + y + z)) $((u + n + s + i + w + x + y + z))"; }
-other_cpu() {  # cores busy during a short idle sample (nothing of ours runs meanwhile)
-  [ -r /proc/stat ] || { echo na; return; }
+sample_other_cpu() {  # -> BUSY: cores busy during a short idle sample (nothing of ours runs meanwhile)
+  BUSY=na
+  [ -r /proc/stat ] || return
   local b1 t1 b2 t2
-  read -r b1 t1 <<<"$(cpu_ticks)"; sleep "${RUN_ALL_IDLE_SAMPLE_S:-1}"; read -r b2 t2 <<<"$(cpu_ticks)"
-  awk -v db=$((b2 - b1)) -v dt=$((t2 - t1)) -v c="$CORES" 'BEGIN { printf "%.2f", (dt > 0 ? db / dt * c : 0) }'
+  read -r b1 t1 <<<"$(cpu_ticks)"
+  sleep "$IDLE_S" & wait $!  # a trapped signal interrupts `wait` at once (not `sleep`)
+  kill $! 2>/dev/null
+  [ $INTERRUPTED = 1 ] && return
+  read -r b2 t2 <<<"$(cpu_ticks)"
+  BUSY=$(awk -v db=$((b2 - b1)) -v dt=$((t2 - t1)) -v c="$CORES" 'BEGIN { printf "%.2f", (dt > 0 ? db / dt * c : 0) }')
 }
 hms() { local s=${1%.*}; [ "$s" -ge 3600 ] && printf '%d:%02d:%02d' $((s / 3600)) $((s % 3600 / 60)) $((s % 60)) || printf '%d:%02d' $((s / 60)) $((s % 60)); }
-last_error() {  # the last error-looking line of a log (Python's, not TF's C++ logging)
-  grep -E '(Error|Exception)\b|error:|Killed' "$1" 2>/dev/null | grep -vE '^([IWEF][0-9]{4} |run |run_end |Traceback )' |
-    tail -n 1 | cut -c1-300
+logged() {  # LOG KEY -> the value of KEY in the log's `run` line (unquoted)
+  local line v
+  line=$(grep -m 1 '^run ' "$1" 2>/dev/null) || return 0
+  v=$(sed -n "s/.* $2=\(\"\([^\"\\\\]\|\\\\.\)*\"\|[^ ]*\).*/\1/p" <<<"$line")
+  case $v in \"*\") unq "${v:1:${#v}-2}" ;; *) printf '%s' "$v" ;; esac
 }
-has_summary() { grep -q '^summary ' "$1" 2>/dev/null; }
-logged_args() { sed -n 's/^run .* args="\(\([^"\\]\|\\.\)*\)".*/\1/p' "$1" 2>/dev/null | head -n 1; }
+ended_ok() { grep -q '^run_end .* status=ok\( \|$\)' "$1" 2>/dev/null; }
 
-INTERRUPTED=0 CHILD=""
-on_signal() {
+INTERRUPTED=0 SIGNAL_RC=0 CHILD=""
+on_signal() {  # RC: stop the running child's whole process group (timeout gives it its own)
+  [ $INTERRUPTED = 1 ] || SIGNAL_RC=$1
   INTERRUPTED=1
-  [ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null
+  [ -n "$CHILD" ] && { kill -TERM -- "-$CHILD" 2>/dev/null; kill -TERM "$CHILD" 2>/dev/null; }
 }
-trap on_signal INT TERM
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+trap 'on_signal 129' HUP
 
 run_child() {  # LOG TIMEOUT CMD... -> sets RC; the child's output is appended to LOG
   local log=$1 limit=$2; shift 2
-  timeout -k "$KILL_GRACE_S" "$limit" "$@" >>"$log" 2>&1 &
+  timeout -k "$KILL_GRACE_S" "$limit" "$@" >>"$log" 2>&1 {LOCK_FD}>&- &
   CHILD=$!
+  [ $INTERRUPTED = 1 ] && on_signal "$SIGNAL_RC"  # a signal that came before CHILD was set
   while :; do
     wait "$CHILD"; RC=$?
     kill -0 "$CHILD" 2>/dev/null || break
-    if [ $INTERRUPTED = 1 ]; then  # TERM was sent; give it 10 s, then KILL its process group
-      for _ in $(seq 20); do kill -0 "$CHILD" 2>/dev/null || break; sleep 0.5; done
+    if [ $INTERRUPTED = 1 ]; then  # TERM was sent; give it 5 s, then KILL its process group
+      for _ in $(seq 50); do kill -0 "$CHILD" 2>/dev/null || break; sleep 0.1; done
       kill -KILL -- "-$CHILD" 2>/dev/null; kill -KILL "$CHILD" 2>/dev/null
     fi
   done
+  [ $INTERRUPTED = 1 ] && kill -KILL -- "-$CHILD" 2>/dev/null  # what the group left behind
   CHILD=""
 }
 
@@ -293,23 +378,27 @@ PYEOF
 fi
 
 # ---- which runs are done already ------------------------------------------------------------
+write_plan
 TODO=() NTODO=0
 for ((i = 0; i < TOTAL; i++)); do
   log=$OUT/logs/${PLAN_CELL[$i]}.r${PLAN_REP[$i]}.log
   cell_cmd "${PLAN_CELL[$i]}"
-  if has_summary "$log" && [ "$(logged_args "$log")" = "${CMD[*]}" ]; then TODO+=(0)
+  if ended_ok "$log" && [ "$(logged "$log" args)" = "${CMD[*]}" ] && [ "$(logged "$log" mode)" = "$MODE" ]
+  then TODO+=(0)
   else TODO+=(1); NTODO=$((NTODO + 1)); fi
 done
-mode_desc=$([ $QUICK = 1 ] && echo quick || { [ "$NGPU" -gt 0 ] && echo gpu || echo cpu; })
-echo "run_all: $TOTAL runs planned ($((TOTAL - NTODO)) done already), settings: $mode_desc," \
+echo "run_all: $TOTAL runs planned ($((TOTAL - NTODO)) done already), settings: $MODE_DESC," \
   "GPUs found: $NGPU, device counts: ${COUNTS[*]}, repeats: $REPEAT, out: $OUT"
 
-# ---- hardware peak (once per output folder) -------------------------------------------------
-if ! grep -q '^peak ' "$OUT/logs/peak.log" 2>/dev/null; then
-  echo "measuring the fp32 matmul peak (tools/peak.py) ..."
-  : >"$OUT/logs/peak.log"
-  run_child "$OUT/logs/peak.log" 180 "$PY" tools/peak.py $([ $QUICK = 1 ] && echo --quick)
-  grep '^peak ' "$OUT/logs/peak.log" || echo "peak: no result (rc $RC), see $OUT/logs/peak.log"
+# ---- hardware peak (again when the mode or its settings change) -----------------------------
+peak=$OUT/logs/peak.log
+if ! grep -q '^peak ' "$peak" 2>/dev/null || [ "$(logged "$peak" args)" != "$PEAK_ARGS" ] ||
+   [ "$(logged "$peak" mode)" != "$MODE_DESC" ]; then
+  echo "measuring the fp32 matmul peak ($PEAK_ARGS) ..."
+  echo "run cell=peak repeat=1 start=$(date -Iseconds) mode=$MODE_DESC args=$(q "$PEAK_ARGS")" >"$peak"
+  read -ra peak_cmd <<<"$PEAK_ARGS"
+  run_child "$peak" 180 "$BENCH_PY" "${peak_cmd[@]}"
+  grep '^peak ' "$peak" || echo "peak: no result (rc $RC), see $peak"
 fi
 
 # ---- the runs -------------------------------------------------------------------------------
@@ -320,65 +409,68 @@ for ((i = 0; i < TOTAL && INTERRUPTED == 0; i++)); do
   tag="[$((i + 1))/$TOTAL] $cell r$rep"
   if [ "${TODO[$i]}" = 0 ]; then echo "$tag: done already, kept"; continue; fi
   cell_cmd "$cell"
+  now=$(date +%s); left=$((NTODO - DONE_RUNS))
+  eta=$([ $DONE_RUNS -gt 0 ] && hms $((RUN_SECONDS * left / DONE_RUNS)) || echo "?")
+  echo "$tag  elapsed $(hms $((now - T0)))  ETA $eta"
+  skip=$([ "${cell%%.*}" = cifar10-cnn ] && echo "$CIFAR_SKIP")
+  [ -n "$skip" ] || sample_other_cpu
+  [ $INTERRUPTED = 1 ] && break  # a signal during the idle sample: this run does not start
   if [ -e "$log" ]; then  # failed, interrupted, skipped or made with other arguments
     mkdir -p "$OUT/logs/old"
     mv "$log" "$OUT/logs/old/$cell.r$rep.$(date +%Y%m%dT%H%M%S).log"
   fi
-  now=$(date +%s); left=$((NTODO - DONE_RUNS))
-  eta=$([ $DONE_RUNS -gt 0 ] && hms $((RUN_SECONDS * left / DONE_RUNS)) || echo "?")
-  echo "$tag  elapsed $(hms $((now - T0)))  ETA $eta"
   gen=$([ "${cell%%.*}" = cifar10-cnn ] && [ $CIFAR_GEN = 1 ] && echo " data_generated=1")
-  if [ "${cell%%.*}" = cifar10-cnn ] && [ -n "$CIFAR_SKIP" ]; then
+  if [ -n "$skip" ]; then
     { echo "run cell=$cell repeat=$rep start=$(date -Iseconds) load1=$(load1) cores=$CORES mode=$MODE commit=$COMMIT args=$(q "${CMD[*]}")"
-      echo "run_end cell=$cell repeat=$rep rc=na status=skipped wall_s=0 reason=$(q "$CIFAR_SKIP")"; } >"$log"
+      echo "run_end cell=$cell repeat=$rep rc=na status=skipped wall_s=0 reason=$(q "$skip")"; } >"$log"
     echo "    SKIPPED: no CIFAR-10 data (see --help: --cifar-data)"
     continue
   fi
-  busy=$(other_cpu)
   start=$(date +%s.%N)
-  echo "run cell=$cell repeat=$rep start=$(date -Iseconds) load1=$(load1) cores=$CORES other_cpu=$busy" \
-    "timeout_s=$LIMIT mode=$MODE commit=$COMMIT$gen args=$(q "${CMD[*]}") cmd=$(q "$PY ${CMD[*]}")" >"$log"
+  echo "run cell=$cell repeat=$rep start=$(date -Iseconds) load1=$(load1) cores=$CORES other_cpu=$BUSY" \
+    "timeout_s=$LIMIT mode=$MODE commit=$COMMIT$gen args=$(q "${CMD[*]}") cmd=$(q "$BENCH_PY ${CMD[*]}")" >"$log"
+  reason=""
   if [ ! -f "${CMD[0]}" ]; then
     RC=na
     status=failed reason="script not found: ${CMD[0]}"
     echo "$reason" >>"$log"
   else
-    run_child "$log" "$LIMIT" "$PY" "${CMD[@]}"
+    run_child "$log" "$LIMIT" "$BENCH_PY" "${CMD[@]}"
     wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-    reason=""
-    if [ $INTERRUPTED = 1 ]; then status=interrupted reason="interrupted (SIGINT/SIGTERM to run_all.sh)"
-    elif has_summary "$log"; then status=ok
-    else
-      status=failed
-      if [ $RC = 124 ] || { [ $RC = 137 ] && awk -v w="$wall" -v l="$LIMIT" 'BEGIN { exit !(w >= l) }'; }; then
-        reason="timed out after ${LIMIT}s"
-      elif [ $RC = 137 ]; then
-        reason="killed by SIGKILL (rc 137: out of memory?)"
-        e=$(last_error "$log"); [ -n "$e" ] && reason="$reason; $e"
-      else
-        reason=$(last_error "$log")
-        [ -n "$reason" ] || reason="exit code $RC, no summary line"
-      fi
+    if [ $INTERRUPTED = 1 ]; then
+      status=interrupted reason="interrupted (signal to run_all.sh; exit $SIGNAL_RC)"
+    elif [ $RC = 124 ] || { [ $RC = 137 ] && awk -v w="$wall" -v l="$LIMIT" 'BEGIN { exit !(w >= l) }'; }; then
+      status=failed reason="timed out after ${LIMIT}s"
+    else  # tools/collect.py's rule for ok: exit 0, a sane summary, the cell's model line
+      [ -n "$(tail -c 1 "$log")" ] && echo >>"$log"  # a killed progress bar leaves no newline
+      verdict=$("$PY" tools/collect.py --check "$log" "$RC" {LOCK_FD}>&- 2>&1)
+      case $verdict in
+        "ok "*) status=ok ;;
+        "failed "*) status=failed reason=${verdict#failed } ;;
+        *) status=failed reason="the collector could not check this log: $(echo "$verdict" | tail -n 1 | cut -c1-200)" ;;
+      esac
+      [ $RC = 137 ] && [ $status = failed ] && reason="killed by SIGKILL (rc 137: out of memory?); $reason"
     fi
   fi
   wall=${wall:-0}
-  busy=$(other_cpu)
-  end="run_end cell=$cell repeat=$rep rc=$RC status=$status load1=$(load1) other_cpu=$busy wall_s=$wall"
+  BUSY=na
+  [ $INTERRUPTED = 1 ] || sample_other_cpu
+  end="run_end cell=$cell repeat=$rep rc=$RC status=$status load1=$(load1) other_cpu=$BUSY wall_s=$wall"
   [ -n "$reason" ] && end="$end reason=$(q "$reason")"
   [ -n "$(tail -c 1 "$log")" ] && echo >>"$log"  # a killed progress bar leaves no newline
   echo "$end" >>"$log"
   DONE_RUNS=$((DONE_RUNS + 1)); RUN_SECONDS=$((RUN_SECONDS + $(date +%s) - now))
   case $status in
-    ok) echo "    ok: $(sed -n 's/^summary .*images_per_sec=\([^ ]*\).*/\1/p' "$log" | tail -n 1) images/sec (${wall} s)" ;;
+    ok) echo "    ok: ${verdict#ok } images/sec (${wall} s)" ;;
     *) FAILED=1; echo "    ${status^^}: $reason (log: $log)" ;;
   esac
 done
 
 # ---- results --------------------------------------------------------------------------------
 [ $INTERRUPTED = 1 ] && echo "interrupted: finished logs are kept; collecting what exists ..."
-trap '' INT  # let the collector finish
-"$PY" tools/collect.py "$OUT"; CRC=$?
-if [ $INTERRUPTED = 1 ]; then exit 130; fi
+trap '' INT TERM HUP  # let the collector finish
+"$PY" tools/collect.py "$OUT" {LOCK_FD}>&-; CRC=$?
+if [ $INTERRUPTED = 1 ]; then exit "$SIGNAL_RC"; fi
 case $CRC in
   0) [ $FAILED = 0 ] && exit 0 || exit 1 ;;
   3) echo "run_all: FAIRNESS MISMATCH between the APIs, see $OUT/results.md" >&2; exit 3 ;;
