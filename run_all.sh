@@ -227,7 +227,7 @@ mkdir -p "$OUT/logs" 2>/dev/null || die2 "--out: cannot create '$OUT/logs'"
 # flock(1) on DIR/.run_all.lock; the kernel releases it when the holder dies, so the lock of a
 # killed sweep is free again (taken over below). Children get the descriptor closed.
 LOCK=$OUT/.run_all.lock
-exec {LOCK_FD}>>"$LOCK" 2>/dev/null || die2 "--out: cannot write '$LOCK'"
+{ exec {LOCK_FD}>>"$LOCK"; } 2>/dev/null || die2 "--out: cannot write '$LOCK'"
 if ! flock -n "$LOCK_FD"; then
   holder=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' "$LOCK" 2>/dev/null | head -n 1)
   die2 "'$OUT' is in use by another run_all.sh (pid ${holder:-?}); wait for it to end or use another --out"

@@ -30,6 +30,9 @@ def gen_cifar(tmp_path_factory):
     return d
 
 
+QUICK_PEAK = 'run cell=peak mode=quick args="tools/peak.py --quick"\npeak device=cpu tflops=0.1 n=512 reps=1\n'
+
+
 def env_for(tmp_path, **extra):
     env = dict(os.environ, RUN_ALL_NGPU="0", RUN_ALL_IDLE_SAMPLE_S="0.2",
                XDG_CACHE_HOME=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="1")
@@ -127,7 +130,7 @@ def test_timeout_is_a_failure_with_its_reason(tmp_path, gen_cifar):
 def test_ctrl_c_keeps_logs_and_collects(tmp_path, gen_cifar):
     out = tmp_path / "interrupted"
     (out / "logs").mkdir(parents=True)
-    (out / "logs" / "peak.log").write_text("peak device=cpu tflops=0.1 n=512 reps=1\n")  # skip the probe
+    (out / "logs" / "peak.log").write_text(QUICK_PEAK)  # skip the probe
     proc = subprocess.Popen(
         ["./run_all.sh", "--quick", "--only", "cifar10-cnn.tensorpack", "--out", str(out),
          "--cifar-data", str(gen_cifar)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -136,9 +139,16 @@ def test_ctrl_c_keeps_logs_and_collects(tmp_path, gen_cifar):
     deadline = time.time() + 120
     while time.time() < deadline and not (log.exists() and "\nmodel " in log.read_text()):
         time.sleep(0.5)  # until the script trains (its 100000-step epoch lasts minutes)
+    script = [pid for pid in os.listdir("/proc") if pid.isdigit() and alive(pid)
+              and cmdline(pid)[1:2] == ["cifar10-cnn-tensorpack.py"]
+              and str(gen_cifar) in cmdline(pid)]
+    if len(script) != 1:
+        proc.kill()
+    assert len(script) == 1, script  # the benchmark script, training
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, output
+    assert not alive(script[0]), "the benchmark script was left running"
     text = log.read_text()
     assert "status=interrupted" in text, text[-1000:]
     assert (out / "results.md").exists() and "interrupted" in output
@@ -148,7 +158,7 @@ def test_ctrl_c_keeps_logs_and_collects(tmp_path, gen_cifar):
 def test_missing_cifar_data_is_skipped_not_failed(tmp_path):
     out = tmp_path / "nodata"
     (out / "logs").mkdir(parents=True)
-    (out / "logs" / "peak.log").write_text("peak device=cpu tflops=0.1 n=512 reps=1\n")
+    (out / "logs" / "peak.log").write_text(QUICK_PEAK)
     p = run_all(tmp_path, "--quick", "--only", "cifar10-cnn.keras", "--out", out,
                 RUN_ALL_CIFAR_URL="http://127.0.0.1:9/cifar-10-python.tar.gz", timeout=120)
     assert p.returncode == 0, p.output
@@ -191,6 +201,11 @@ def test_plans(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--bogus"], "unknown option"),
+    (["--repeat", "010"], "--repeat must be a decimal"),  # bash would read 010 as 8 (octal)
+    (["--repeat", "08"], "--repeat must be a decimal"),   # ... and 08 as an arithmetic error
+    (["--gpus", "0,0"], "device count 0 given twice"),
+    (["--gpus", "1 01"], "--gpus: '01'"),
+    (["--out", "/etc/hostname"], "not a folder"),
     (["--repeat", "x"], "--repeat"),
     (["--repeat", "0"], "--repeat"),
     (["--repeat"], "--repeat needs a value"),
@@ -206,6 +221,164 @@ def test_bad_input(tmp_path, args, message):
     assert len(lines) == 1 and lines[0].startswith("run_all.sh: error: ") and message in lines[0]
 
 
+@pytest.mark.parametrize("var,value", [
+    ("RUN_ALL_TIMEOUT_S", "abc"), ("RUN_ALL_TIMEOUT_S", "0"), ("RUN_ALL_TIMEOUT_S", "010"),
+    ("RUN_ALL_IDLE_SAMPLE_S", "abc"), ("RUN_ALL_IDLE_SAMPLE_S", "0"), ("RUN_ALL_IDLE_SAMPLE_S", ""),
+    ("RUN_ALL_IDLE_SAMPLE_S", "60"), ("RUN_ALL_NGPU", "x"), ("RUN_ALL_NGPU", "08"),
+    ("RUN_ALL_PYTHON", "/nonexistent/python")])
+def test_bad_environment(tmp_path, var, value):
+    p = run_all(tmp_path, "--dry-run", "--out", tmp_path / "x", timeout=60, **{var: value})
+    assert p.returncode == 2, p.output
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"run_all.sh: error: {var} "), lines
+
+
 def test_help():
     p = subprocess.run(["./run_all.sh", "--help"], cwd=REPO, capture_output=True, text=True)
     assert p.returncode == 0 and "cifar10-cnn.keras.g0" in p.stdout and "--repeat N" in p.stdout
+
+
+# ---- with the stand-in interpreter (tests/standin/python: contract lines in milliseconds) ----
+STANDIN = REPO / "tests" / "standin" / "python"
+ALEX = ("alexnet.tensorpack.g0", "alexnet.keras.g0", "alexnet.tflearn.g0")
+
+
+def standin(tmp_path, *args, **env):
+    return run_all(tmp_path, "--repeat", 1, *args, RUN_ALL_PYTHON=str(STANDIN), timeout=120, **env)
+
+
+@pytest.mark.parametrize("extra,reason", [
+    ("--fake-summary nan", "images_per_sec=nan is not a finite positive number"),
+    ("--fake-summary 0", "images_per_sec=0 is not a finite positive number"),
+    ("--fake-summary empty", "images_per_sec=(empty) is not a finite positive number"),
+    ("--fake-summary 20.5", "does not match its throughput lines"),
+    ("--fake-cut", "summary line without epochs_timed (cut short?)"),
+    ("--fake-exit 139", "exit code 139 after its summary line"),
+    ("--fake-task vgg16", "model line says task=vgg16"),
+])
+def test_a_run_is_ok_only_by_the_one_rule(tmp_path, extra, reason):
+    out = tmp_path / "sweep"
+    p = standin(tmp_path, "--only", "alexnet", "--out", out, RUN_ALL_EXTRA_ARGS_alexnet_keras_g0=extra)
+    assert p.returncode == 1, p.output
+    r = runs(out)
+    assert r[(ALEX[0], 1)]["status"] == r[(ALEX[2], 1)]["status"] == "ok"
+    keras = r[(ALEX[1], 1)]
+    assert keras["status"] == "failed" and reason in keras["reason"], keras["reason"]
+    assert "status=failed" in (out / "logs" / f"{ALEX[1]}.r1.log").read_text()
+    assert f"FAILED: {ALEX[1]} repeat 1" in (out / "results.md").read_text()
+    assert md_row(out, "AlexNet")[3].startswith("FAILED")
+    # the failed run is redone by the next sweep, the ok ones are kept
+    p = standin(tmp_path, "--only", "alexnet", "--out", out)
+    assert p.returncode == 0 and p.stdout.count("done already, kept") == 2, p.output
+
+
+def test_stale_runs_and_peak_of_another_plan_are_ignored(tmp_path):
+    out = tmp_path / "sweep"
+    p = standin(tmp_path, "--quick", "--only", "alexnet.keras", "--out", out, "--repeat", 2)
+    assert p.returncode == 0 and "measuring" in p.stdout, p.output
+    assert "--quick" in (out / "logs" / "peak.log").read_text()
+    p = standin(tmp_path, "--only", "alexnet.keras", "--out", out)  # CPU settings, 1 repeat
+    assert p.returncode == 0, p.output
+    assert "done already, kept" not in p.stdout and "measuring" in p.stdout, p.output  # peak again
+    assert "--quick" not in (out / "logs" / "peak.log").read_text()
+    r = runs(out)
+    assert list(r) == [(ALEX[1], 1)] and "--quick" not in r[(ALEX[1], 1)]["lines"]["run"]["args"]
+    assert md_row(out, "AlexNet")[3].startswith("205 (n=1 run)")
+    ignored = json.loads((out / "results.json").read_text())["ignored"]
+    assert [(g["file"], g["reason"]) for g in ignored] == [
+        (f"{ALEX[1]}.r2.log", "not in the current plan (plan.txt)")]
+    assert f"stale: logs/{ALEX[1]}.r2.log: not in the current plan" in (out / "results.md").read_text()
+
+
+def test_backslash_in_cifar_data_path_resumes(tmp_path):
+    data = tmp_path / "da\\ta \"x\""
+    (data / "cifar-10-batches-py").mkdir(parents=True)
+    out = tmp_path / "sweep"
+    p = standin(tmp_path, "--only", "cifar10-cnn.keras", "--out", out, "--cifar-data", data)
+    assert p.returncode == 0, p.output
+    p = standin(tmp_path, "--only", "cifar10-cnn.keras", "--out", out, "--cifar-data", data)
+    assert p.returncode == 0 and "done already, kept" in p.stdout, p.output
+
+
+def cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text(errors="replace").split("\x00")
+    except OSError:
+        return []
+
+
+def alive(pid):
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def start_sleeper(tmp_path, out, *args, **env):
+    """run_all.sh on alexnet.keras whose stand-in sleeps (with a grandchild) until stopped."""
+    pids = tmp_path / f"pids-{out.name}"
+    proc = subprocess.Popen(
+        ["./run_all.sh", "--repeat", "1", "--only", "alexnet.keras", "--out", str(out), *args],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=env_for(tmp_path, RUN_ALL_PYTHON=str(STANDIN), STANDIN_PIDS=str(pids),
+                    RUN_ALL_EXTRA_ARGS_alexnet_keras_g0="--fake-sleep 60", **env))
+    deadline = time.time() + 60
+    while time.time() < deadline and not (pids.exists() and pids.read_text().endswith("\n")):
+        time.sleep(0.1)
+    assert pids.exists(), proc.communicate(timeout=60)[0]
+    return proc, [int(p) for p in pids.read_text().split()]
+
+
+@pytest.mark.parametrize("sig,rc", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_signal_stops_the_whole_child_group(tmp_path, sig, rc):
+    out = tmp_path / "sweep"
+    proc, children = start_sleeper(tmp_path, out)
+    assert all(alive(pid) for pid in children)
+    t0 = time.time()
+    proc.send_signal(sig)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == rc, output
+    assert time.time() - t0 < 4, output  # the collector included
+    assert not [pid for pid in children if alive(pid)], "a benchmark process was left running"
+    text = (out / "logs" / f"{ALEX[1]}.r1.log").read_text()
+    assert re.search(r"^run_end .* status=interrupted ", text, re.M), text
+    assert runs(out)[(ALEX[1], 1)]["status"] == "failed" and (out / "results.md").exists()
+
+
+def test_interrupt_during_the_idle_sample(tmp_path):
+    out = tmp_path / "sweep"
+    proc = subprocess.Popen(
+        ["./run_all.sh", "--repeat", "1", "--only", "alexnet", "--out", str(out)], cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env_for(tmp_path, RUN_ALL_PYTHON=str(STANDIN), RUN_ALL_IDLE_SAMPLE_S="10"))
+    first = ""
+    while not first.startswith("[1/3]"):
+        first = proc.stdout.readline()
+        assert first or proc.poll() is None, "run_all.sh ended early"
+    time.sleep(0.3)  # inside the 10 s idle sample before the first run
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert time.time() - t0 < 3, output
+    assert not (out / "logs" / f"{ALEX[0]}.r1.log").exists()  # the run never started
+    assert "NOT RUN: alexnet.tensorpack.g0 repeat 1" in (out / "results.md").read_text()
+
+
+def test_one_sweep_per_folder_and_a_stale_lock_is_taken_over(tmp_path):
+    out = tmp_path / "sweep"
+    first, children = start_sleeper(tmp_path, out)
+    second = standin(tmp_path, "--only", "alexnet.keras", "--out", out)
+    assert second.returncode == 2, second.output
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is in use by another run_all.sh" in lines[0], lines
+    assert second.stdout == "" and not (out / "logs" / "old").exists()
+    assert "run_end" not in (out / "logs" / f"{ALEX[1]}.r1.log").read_text()  # left alone
+    os.killpg(first.pid, signal.SIGKILL)  # the sweep killed hard: no trap, the lock stays behind
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    first.communicate(timeout=60)
+    third = standin(tmp_path, "--only", "alexnet.keras", "--out", out)
+    assert third.returncode == 0, third.output
+    assert "taking over the lock" in third.stdout and runs(out)[(ALEX[1], 1)]["status"] == "ok"
