@@ -62,10 +62,15 @@ def test_params(task, size, expected):
 def test_flops_against_published_macs():
     assert flops.forward_macs("vgg16", 224) / 1e9 == pytest.approx(15.47, abs=0.01)
     assert flops.forward_macs("resnet50", 224) / 1e9 == pytest.approx(3.86, abs=0.01)  # v1
-    for task in flops.TASKS:  # the convention: training = 3 x forward = 6 x MACs
-        assert flops.train_flops(task) == 3 * flops.forward_flops(task) == 6 * flops.forward_macs(task)
     # the CIFAR CNN by hand: 32x32x32x27 + 30x30x32x288 + 15x15x64x288 + 13x13x64x576 + 2304x512 + 5120
     assert flops.forward_macs("cifar10-cnn") == 884_736 + 8_294_400 + 4_147_200 + 6_230_016 + 1_179_648 + 5_120
+    # training = 3 x forward, less the first conv's gradient w.r.t. the images (never computed)
+    assert flops.train_flops("cifar10-cnn") == 6 * flops.forward_macs("cifar10-cnn") - 2 * 884_736
+    first = {"alexnet": 30 * 30 * 64 * 11 * 11 * 3, "vgg16": 64 * 64 * 64 * 3 * 3 * 3,
+             "resnet50": 32 * 32 * 64 * 7 * 7 * 3}  # at 128 px (AlexNet) and 64 px
+    for task, size in (("alexnet", 128), ("vgg16", 64), ("resnet50", 64)):
+        assert flops.train_flops(task, size) == 6 * flops.forward_macs(task, size) - 2 * first[task]
+        assert flops.train_flops(task, size) < 3 * flops.forward_flops(task, size)
 
 
 def test_flops_image_size_limits():
@@ -184,3 +189,177 @@ def test_usage_errors(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(tmp_path)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "no logs/ folder" in proc.stderr
+
+
+# ---- which logs count, and the rule for "ok" ------------------------------------------------
+OK_LOG = (FIXTURES / "basic" / "logs" / "cifar10-cnn.keras.g0.r1.log").read_text()
+KERAS = "cifar10-cnn.keras.g0"
+
+
+def collect_basic(tmp_path, edit=None, files=None, plan=None, settings=None):
+    """The `basic` fixture with the Keras CIFAR log edited (edit: text -> text), extra files in
+    logs/ (name -> text, or None for a folder), and optionally a plan.txt and settings.txt."""
+    d = tmp_path / "sweep"
+    shutil.copytree(FIXTURES / "basic", d)
+    logs = d / "logs"
+    if edit:
+        (logs / f"{KERAS}.r1.log").write_text(edit(OK_LOG))
+    for name, text in (files or {}).items():
+        (logs / name).mkdir() if text is None else (logs / name).write_text(text)
+    if plan is not None:
+        (d / "plan.txt").write_text(plan)
+    if settings is not None:
+        (d / "settings.txt").write_text(settings)
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
+                          capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc, (d / "results.md").read_text(), json.loads((d / "results.json").read_text())
+
+
+def summary_value(v):
+    return lambda t: t.replace("summary framework=keras task=cifar10-cnn gpus=0 images_per_sec=1050.0",
+                               f"summary framework=keras task=cifar10-cnn gpus=0 images_per_sec={v}")
+
+
+@pytest.mark.parametrize("edit,reason", [
+    (summary_value("nan"), "images_per_sec=nan is not a finite positive number"),
+    (summary_value("inf"), "images_per_sec=inf is not a finite positive number"),
+    (summary_value("0"), "images_per_sec=0 is not a finite positive number"),
+    (summary_value("-5"), "images_per_sec=-5 is not a finite positive number"),
+    (summary_value(""), "images_per_sec=(empty) is not a finite positive number"),
+    (summary_value("10"), "does not match its throughput lines"),  # cut mid-number
+    (lambda t: t.replace("images_per_sec=1050.0 spread_pct=9.5 epochs_timed=3", "images_per_sec=1050.0"),
+     "summary line without epochs_timed (cut short?)"),
+    (lambda t: t.replace("epochs_timed=3", "epochs_timed=2"), "does not match its throughput lines"),
+    (lambda t: t.replace("images_per_sec=1100.0", "images_per_sec=nan"), "throughput lines"),
+    (lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("throughput")), "throughput lines"),
+    (lambda t: t.replace("rc=0 status=ok", "rc=139 status=ok"), "exit code 139 after its summary line"),
+    (lambda t: t.replace("rc=0 status=ok", "rc=1 status=failed reason=\"killed\""), "killed"),
+    (lambda t: t.split("run_end")[0], "no run_end line"),
+    (lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("model")), "no model line"),
+    (lambda t: t.replace("model framework=keras task=cifar10-cnn", "model framework=keras task=vgg16"),
+     "model line says task=vgg16"),
+    (lambda t: t.replace("model framework=keras", "model framework=kerass"), "model line says framework=kerass"),
+    (lambda t: t.replace("model framework=keras task=cifar10-cnn params=1250858 gpus=0",
+                         "model framework=keras task=cifar10-cnn params=1250858 gpus=1"), "gpus=1"),
+])
+def test_every_way_a_run_is_not_ok(tmp_path, edit, reason):
+    proc, md, data = collect_basic(tmp_path, edit)
+    assert proc.returncode == 1, proc.stderr
+    r = run_of(data, KERAS)
+    assert r["status"] == "failed" and reason in r["reason"] and r["images_per_sec"] is None, r["reason"]
+    assert row(md, "CIFAR CNN")[3].startswith("FAILED: ")
+    assert f"- FAILED: {KERAS} repeat 1" in md and "nan" not in row(md, "CIFAR CNN", "## Ratios vs Keras")[1]
+    assert row(md, "CIFAR CNN", "## Ratios vs Keras")[1] == "— (no pair of ok runs)"
+
+
+def test_keras_aa_runs_name_framework_keras(tmp_path):
+    aa = OK_LOG.replace(f"cell={KERAS}", "cell=cifar10-cnn.keras-aa.g0")
+    proc, md, data = collect_basic(tmp_path, files={"cifar10-cnn.keras-aa.g0.r1.log": aa})
+    assert run_of(data, "cifar10-cnn.keras-aa.g0")["status"] == "ok"
+    wrong = aa.replace("model framework=keras ", "model framework=tensorpack ")
+    proc, md, data = collect_basic(tmp_path / "2", files={"cifar10-cnn.keras-aa.g0.r1.log": wrong})
+    assert run_of(data, "cifar10-cnn.keras-aa.g0")["status"] == "failed"
+
+
+PLAN = "".join(f"r1 {t}.{a}.g0\n" for t in ("cifar10-cnn", "alexnet") for a in ("tensorpack", "keras", "tflearn"))
+SETTINGS = ('peak_probe mode=cpu args="tools/peak.py"\n'
+            + "".join(f'cell cell=cifar10-cnn.{a}.g0 mode=cpu args="cifar10-cnn-{a}.py 0"\n'
+                      for a in ("tensorpack", "keras", "tflearn")))
+
+
+def with_settings(text, mode="cpu", args=None):
+    """A basic-fixture log given the run line run_all.sh writes now (mode= and args=)."""
+    first, rest = text.split("\n", 1)
+    return f"{first} mode={mode} args=\"{args}\"\n{rest}"
+
+
+def test_runs_of_another_plan_or_other_settings_are_ignored(tmp_path):
+    d = tmp_path / "x"
+    shutil.copytree(FIXTURES / "basic", d)
+    logs = d / "logs"
+    for a in ("tensorpack", "keras", "tflearn"):
+        f = logs / f"cifar10-cnn.{a}.g0.r1.log"
+        f.write_text(with_settings(f.read_text(), args=f"cifar10-cnn-{a}.py 0"))
+    (logs / "peak.log").write_text('run cell=peak mode=quick args="tools/peak.py --quick"\n'
+                                   + (logs / "peak.log").read_text())
+    f = logs / "cifar10-cnn.keras.g0.r1.log"
+    f.write_text(f.read_text().replace('mode=cpu args="cifar10-cnn-keras.py 0"',
+                                       'mode=quick args="cifar10-cnn-keras.py 0 --steps 3"'))
+    (logs / "cifar10-cnn.keras.g0.r2.log").write_text(
+        with_settings(OK_LOG, args="cifar10-cnn-keras.py 0").replace("repeat=1", "repeat=2"))
+    (d / "plan.txt").write_text(PLAN)
+    (d / "settings.txt").write_text(SETTINGS)
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
+                          capture_output=True, text=True, timeout=120)
+    md, data = (d / "results.md").read_text(), json.loads((d / "results.json").read_text())
+    assert proc.returncode == 1  # the alexnet runs fail as before; keras r1 is not run now
+    assert {(r["cell"], r["repeat"]) for r in data["runs"]} == {
+        ("cifar10-cnn.tensorpack.g0", 1), ("cifar10-cnn.tflearn.g0", 1), ("alexnet.tensorpack.g0", 1),
+        ("alexnet.keras.g0", 1), ("alexnet.tflearn.g0", 1)}
+    ignored = {g["file"]: g["reason"] for g in data["ignored"]}
+    assert ignored["cifar10-cnn.keras.g0.r2.log"] == "not in the current plan (plan.txt)"
+    assert ignored["cifar10-cnn.keras.g0.r1.log"].startswith("made with other settings: mode=quick")
+    assert ignored["peak.log"].startswith("made with other settings") and data["peak"] is None
+    assert row(md, "CIFAR CNN")[3] == "—" and "n=2" not in md
+    assert f"- NOT RUN: {KERAS} repeat 1" in md and "## Ignored logs" in md
+    assert data["missing"] == [{"cell": KERAS, "repeat": 1}]
+
+
+def test_strays_duplicates_and_unknown_names_are_reported(tmp_path):
+    files = {
+        "cifar10-cnn.keras.g0.r01.log": OK_LOG,  # a copy: same cell and repeat as r1
+        "cifar10-cnn.keras.g0.r2.log": OK_LOG,  # a copy whose run line says repeat 1
+        "vgg16.keras.g0.r1.log": OK_LOG.replace("run cell=cifar10-cnn.keras.g0", "run cell=vgg16.keras.g0"),
+        "cifar10-cnn.mxnet.g0.r1.log": OK_LOG.replace(KERAS, "cifar10-cnn.mxnet.g0"),
+        "lenet.keras.g0.r1.log": OK_LOG.replace(KERAS, "lenet.keras.g0"),
+        "notes.r1.log": OK_LOG.replace(KERAS, "notes"),
+    }
+    proc, md, data = collect_basic(tmp_path, files=files)
+    assert proc.returncode == 1
+    ignored = {g["file"]: g for g in data["ignored"]}
+    # the VGG16 log holds a CIFAR run: it stays in its own cell, failed, and moves to no other row
+    vgg = run_of(data, "vgg16.keras.g0")
+    assert vgg["status"] == "failed" and "model line says task=cifar10-cnn" in vgg["reason"]
+    assert row(md, "VGG16")[3].startswith("FAILED: model line says task=cifar10-cnn")
+    del files["vgg16.keras.g0.r1.log"]
+    assert set(ignored) == set(files) | {f"{KERAS}.r1.log"} and all(g["problem"] for g in ignored.values())
+    assert ignored[f"{KERAS}.r1.log"]["reason"].startswith("duplicate: 2 logs of cifar10-cnn.keras.g0 repeat 1")
+    assert ignored["cifar10-cnn.keras.g0.r2.log"]["reason"].startswith("stray: its run line says")
+    assert "unknown API mxnet" in ignored["cifar10-cnn.mxnet.g0.r1.log"]["reason"]
+    assert "unknown task lenet" in ignored["lenet.keras.g0.r1.log"]["reason"]
+    assert "unknown cell name notes" in ignored["notes.r1.log"]["reason"]
+    assert row(md, "CIFAR CNN")[3] == "—"  # nothing merged
+    assert all(r["cell"] != KERAS for r in data["runs"])
+    for name in files:
+        assert f"PROBLEM: logs/{name}" in md
+
+
+def test_junk_in_logs_is_skipped_with_a_warning(tmp_path):
+    proc, md, data = collect_basic(tmp_path, files={"x.log": None, "empty.log": "", "notes.log": "hello\n"})
+    assert proc.returncode == 1  # the fixture's failed alexnet runs, nothing more
+    assert [j["file"] for j in data["junk"]] == ["empty.log", "notes.log", "x.log"]
+    for name in ("empty.log", "notes.log", "x.log"):
+        assert f"warning: skipped logs/{name}" in proc.stderr and f"skipped: logs/{name}" in md
+    assert run_of(data, KERAS)["status"] == "ok"
+
+
+def test_device_mismatch_is_a_fairness_finding(tmp_path):
+    proc, md, data = collect_basic(tmp_path, lambda t: t.replace("device=cpu", "device=gpu"))
+    assert proc.returncode == 3
+    assert [(f["task"], f["key"]) for f in data["fairness_mismatches"]] == [("cifar10-cnn", "device (gpus=0)")]
+    assert "`device (gpus=0)` differs (Keras: gpu; tensorpack: cpu; tflearn: cpu)" in md
+
+
+def test_device_label_comes_from_the_model_lines(tmp_path):
+    """--gpus "0 1" on a CPU-only machine: the gpus=1 runs trained on the CPU (device=cpu)."""
+    g1 = {f"cifar10-cnn.{a}.g1.r1.log": (FIXTURES / "basic" / "logs" / f"cifar10-cnn.{a}.g0.r1.log")
+          .read_text().replace(".g0", ".g1").replace("gpus=0", "gpus=1").replace("1450.0", "1450.0")
+          for a in ("tensorpack", "keras", "tflearn")}
+    proc, md, data = collect_basic(tmp_path, files=g1)
+    assert row(md, "CIFAR CNN")[1] == "cpu" and "gpu×1" not in md
+    part = md.split("## Data parallel")[1] if "## Data parallel" in md else ""
+    assert "gpu" not in part
+    assert collect.device_label(data["runs"], "cifar10-cnn", 1) == "cpu (1 replica)"
+    dp = collect.read_all(str(FIXTURES / "dataparallel"))[0]
+    assert collect.device_label(dp, "resnet50", 2) == "gpu×2"

@@ -641,7 +641,8 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
     # ratios
     L += ["## Ratios vs Keras", "",
           "Each ratio is an API's images/sec divided by Keras's from the two runs of the same "
-          "repeat (run back to back, under the same machine conditions), shown as the median over "
+          "repeat (made close together: the APIs of a task run one after the other, and once the "
+          "order rotates a third API may run between the two), shown as the median over "
           "repeats with its min–max and the number of such pairs. A winner is named (in bold) only "
           "when there are at least two pairs and all of them fall on the same side of 1.0; "
           "otherwise the table says \"not established\".", "",
@@ -685,7 +686,8 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
     # hardware limit
     L += ["## Hardware limit", "",
           "Achieved training TFLOP/s = images/sec × training FLOPs per image (tools/flops.py: "
-          "3 × forward FLOPs; forward FLOPs = 2 × the multiply-accumulates of the conv and "
+          "3 × forward FLOPs less the first layer's gradient w.r.t. the images, never computed; "
+          "forward FLOPs = 2 × the multiply-accumulates of the conv and "
           "fully-connected layers, batch norm, ReLU, pooling and softmax ignored), and its share "
           "of the measured fp32 matmul peak (times the number of GPUs for data-parallel cells).", "",
           "| Task | API | devices | image px | GFLOP/img (train) | img/s | TFLOP/s | % of peak |",

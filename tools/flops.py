@@ -7,7 +7,8 @@ Convention (stated in results.md as well):
   * forward FLOPs = 2 x the multiply-accumulates (MACs) of the conv and fully-connected layers;
     batch norm, ReLU, pooling, dropout, softmax and the loss are ignored;
   * training FLOPs per image = 3 x forward FLOPs (forward + gradient w.r.t. activations +
-    gradient w.r.t. weights).
+    gradient w.r.t. weights) minus the first layer's gradient w.r.t. its input (the images),
+    which backpropagation never computes: 6 x MACs - 2 x the first layer's MACs.
 Padding as TensorFlow: 'same' -> out = ceil(in / stride); 'valid' -> out = floor((in - k) / stride) + 1.
 The layer lists below must match the benchmark scripts (see the module's CIFAR/AlexNet/VGG16/
 ResNet50 builders). No TensorFlow import: pure arithmetic.
@@ -25,6 +26,7 @@ class _Net:
     def __init__(self, h, w, c):
         self.shape = (h, w, c)
         self.macs = 0
+        self.first_macs = None  # the first layer's MACs: its input gradient is never computed
         self.params = 0
 
     @staticmethod
@@ -42,10 +44,15 @@ class _Net:
             raise ValueError(f"image too small: a {k}x{k}/{stride} {padding} window on {h}x{w}")
         return oh, ow
 
+    def _add(self, macs):
+        if self.first_macs is None:
+            self.first_macs = macs
+        self.macs += macs
+
     def conv(self, filters, k, stride=1, padding="same", bias=True, bn=False):
         cin = self.shape[2]
         oh, ow = self._spatial(k, stride, padding)
-        self.macs += oh * ow * filters * k * k * cin
+        self._add(oh * ow * filters * k * k * cin)
         self.params += k * k * cin * filters + (filters if bias else 0) + (2 * filters if bn else 0)
         self.shape = (oh, ow, filters)
         return self
@@ -61,7 +68,7 @@ class _Net:
 
     def dense(self, units):
         fan_in = self.shape[0] * self.shape[1] * self.shape[2]  # flattens its input
-        self.macs += fan_in * units
+        self._add(fan_in * units)
         self.params += fan_in * units + units
         self.shape = (1, 1, units)
         return self
@@ -129,8 +136,10 @@ def forward_flops(task, image_size=None):
 
 
 def train_flops(task, image_size=None):
-    """Training FLOPs per image: 3 x forward FLOPs (= 6 x forward MACs)."""
-    return 3 * forward_flops(task, image_size)
+    """Training FLOPs per image: forward + weight gradients + activation gradients of every layer
+    but the first (nothing needs the gradient w.r.t. the images): 6 x MACs - 2 x first-layer MACs."""
+    net = _net(task, image_size)
+    return 6 * net.macs - 2 * net.first_macs
 
 
 def params(task, image_size=None):
