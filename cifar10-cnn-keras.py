@@ -72,7 +72,7 @@ with strategy.scope():
         layers.Dropout(0.5),
         layers.Dense(10),
     ])
-    model.compile(optimizer=keras.optimizers.RMSprop(1e-4),
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-4), jit_compile=False,  # no auto-XLA
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
 # ---- timing: images/sec of each epoch, from its first step to its last --------------------

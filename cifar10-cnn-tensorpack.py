@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
 """Training throughput (images/sec) of the classic Keras CIFAR-10 CNN, written in tensorpack.
-
 Real CIFAR-10 training set, no augmentation, RMSprop 1e-4, batch 32 per device; prints the logfmt
 lines of CONTRACT.md: model, throughput per epoch (epoch 1 is warm-up), summary. See --help."""
 import argparse, os, statistics, sys, time
@@ -31,6 +30,8 @@ if NUM_GPU > GPUS > 0:
 if NUM_GPU > 1 and GPUS == 0:
     print(f"warning: no GPU visible, running {NUM_GPU} towers on the CPU", file=sys.stderr)
 REPLICAS, DEVICE = max(NUM_GPU, 1), "gpu" if NUM_GPU and GPUS else "cpu"
+config = get_default_sess_config()  # tensorpack's session settings, but not its 1 intra-op
+config.intra_op_parallelism_threads = 0  # thread (tuned for GPUs): TensorFlow's default, all cores
 TAG = f"framework=tensorpack task=cifar10-cnn gpus={NUM_GPU}"
 
 # ---- data: the real CIFAR-10 training set, through tensorpack's own loader -----------------
@@ -91,8 +92,8 @@ class Throughput(Callback):
         print(f"summary {TAG} images_per_sec={med:.1f} epochs_timed={len(timed)} "
               f"spread_pct={(max(timed) - min(timed)) / med * 100:.1f}", flush=True)
 
-# ---- train ---------------------------------------------------------------------------------
-trainer = SyncMultiGPUTrainerReplicated(REPLICAS) if REPLICAS > 1 else SimpleTrainer()
-launch_train_with_config(TrainConfig(
-    model=Model(), data=QueueInput(df), extra_callbacks=DEFAULT_CALLBACKS() + [Throughput()],
-    steps_per_epoch=STEPS, max_epoch=args.epochs), trainer)
+# ---- train: on a GPU, StagingInput prefetches the batches (with 2+ towers tensorpack adds it) -
+launch_train_with_config(TrainConfig(  # callbacks: ours, then tensorpack adds its defaults
+    model=Model(), data=StagingInput(QueueInput(df)) if DEVICE == "gpu" else QueueInput(df),
+    callbacks=[Throughput()], steps_per_epoch=STEPS, max_epoch=args.epochs, session_config=config),
+    SyncMultiGPUTrainerReplicated(REPLICAS) if REPLICAS > 1 else SimpleTrainer())

@@ -70,7 +70,7 @@ net = dropout(net, 0.5)
 net = fully_connected(net, 10)
 net = regression(net, optimizer=tflearn.RMSProp(1e-4), loss="softmax_categorical_crossentropy",
                  metric=None, to_one_hot=True, n_classes=10)  # integer labels, no accuracy op
-model = tflearn.DNN(net)
+model = tflearn.DNN(net, clip_gradients=0)  # tflearn clips at global norm 5 unless told not to
 
 # ---- timing: images/sec of each epoch, from its first step to its last --------------------
 class Throughput(tflearn.callbacks.Callback):

@@ -76,7 +76,8 @@ with strategy.scope():
         x = layers.Dense(1000)(x)
     model = keras.Model(inputs, x)
     model.compile(optimizer=(optimizers.SGD if OPT == "sgd" else optimizers.RMSprop)(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=False)  # as in the others ("auto" would pick XLA on exactly one GPU)
 # ---- timing: images/sec of each epoch, from its first step to its last --------------------
 class Throughput(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):

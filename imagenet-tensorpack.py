@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Training throughput (images/sec) of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tensorpack.
 Prints CONTRACT.md's lines. The defaults suit a GPU; README.md gives settings for a CPU."""
-import argparse, os, statistics, sys, time
+import argparse, os, statistics, time
 # ---- command line --------------------------------------------------------------------------
 fail = lambda msg: p.exit(2, f"{p.prog}: error: {msg}\n")  # bad input: one line, exit 2
 MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # the smallest --image-size
@@ -23,16 +23,17 @@ args.batch = args.batch or (32 if args.model == "resnet50" else 64)
 NUM_GPU = int(args.num_gpu)
 if NUM_GPU == 0: os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tensorpack's layers need Keras 2 (tf-keras)
-import numpy as np, tensorflow as tf
+import tensorflow as tf
 from tensorpack import *
 GPUS = len(tf.config.list_physical_devices("GPU"))
 if NUM_GPU > GPUS > 0: fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
-if NUM_GPU > 1 and not GPUS: print("warning: no GPU visible, towers on the CPU", file=sys.stderr)
+config = get_default_sess_config()  # tensorpack's session settings, but not its 1 intra-op
+config.intra_op_parallelism_threads = 0  # thread (tuned for GPUs): TensorFlow's default, all cores
 REPLICAS, DEVICE = max(NUM_GPU, 1), "gpu" if NUM_GPU and GPUS else "cpu"
 TAG = f"framework=tensorpack task={args.model} gpus={NUM_GPU}"
-# ---- data: one fixed batch per tower, on the host, through tensorpack's queue --------------
-x = np.random.default_rng(0).uniform(0, 255, (args.batch, S, S, 3)).astype("float32")  # pixels
-y = np.random.default_rng(1).integers(0, 1000, args.batch)  # valid labels of the 1000 classes
+# ---- data: one fixed batch per tower, on the host: pixels and valid labels of 1000 classes --
+data = QueueInput(FakeData([[args.batch, S, S, 3], [args.batch]], 10**9, random=False,  # the same
+                           dtype=["float32", "int64"], domain=[(0, 255), (0, 1000)]))  # every step
 # ---- model: the same layers in all three scripts; every conv and fc 4096 ends in a ReLU ----
 def alexnet(x):
     return (LinearWrap(x)
@@ -91,9 +92,8 @@ class Throughput(Callback):
         med = statistics.median(timed := self.rates[1:] or self.rates)
         print(f"summary {TAG} images_per_sec={med:.1f} epochs_timed={len(timed)} "
               f"spread_pct={(max(timed) - min(timed)) / med * 100:.1f}", flush=True)
-# ---- train: QueueInput repeats the one datapoint; on a GPU, StagingInput prefetches it -----
-data = QueueInput(DataFromList([[x, y]], shuffle=False))
+# ---- train: on a GPU, StagingInput prefetches the batch (with 2+ towers tensorpack adds it) -
 launch_train_with_config(TrainConfig(
-    model=Model(), data=StagingInput(data) if DEVICE == "gpu" else data, max_epoch=args.epochs,
-    steps_per_epoch=args.steps, extra_callbacks=DEFAULT_CALLBACKS() + [Throughput()]),
+    model=Model(), data=StagingInput(data) if DEVICE == "gpu" else data, session_config=config,
+    max_epoch=args.epochs, steps_per_epoch=args.steps, callbacks=[Throughput()]),  # + defaults
     SyncMultiGPUTrainerReplicated(REPLICAS) if REPLICAS > 1 else SimpleTrainer())

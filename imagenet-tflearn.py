@@ -76,7 +76,7 @@ if args.model != "resnet50":  # AlexNet's and VGG16's classifier; fc6 flattens i
     net = fully_connected(net, 1000)
 net = regression(net, metric=None, loss="softmax_categorical_crossentropy", to_one_hot=True,
                  n_classes=1000, optimizer=(tflearn.SGD if OPT == "sgd" else tflearn.RMSProp)(1e-3))
-model = tflearn.DNN(net)
+model = tflearn.DNN(net, clip_gradients=0)  # tflearn clips at global norm 5 unless told not to
 # ---- timing: images/sec of each epoch, from its first step to its last --------------------
 class Throughput(tflearn.callbacks.Callback):
     def on_train_begin(self, state):
