@@ -5,6 +5,7 @@ import itertools
 import json
 import math
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -311,3 +312,103 @@ def test_noise_model_is_the_committed_sweeps():
     assert per_run_sigma(["alexnet", "vgg16"]) == pytest.approx(SIGMA["steady"], abs=0.001)
     assert per_run_sigma(["resnet50"]) == pytest.approx(SIGMA["resnet50"], abs=0.001)
     assert per_run_sigma(collect.TASKS) == pytest.approx(SIGMA["all"], abs=0.001)
+
+
+# ---- fairness: every must-be-equal key of the model line ------------------------------------
+CHANGED = {"params": "1250859", "replicas": "2", "device": "gpu", "batch": "64", "image_size": "48",
+           "optimizer": "sgd", "lr": "0.001", "rho": "0.95", "momentum": "0.5", "epsilon": "1e-05",
+           "clip": "5.0", "dtype": "bfloat16", "var_dtype": "float16",
+           "data_format": "channels_first", "xla": "on", "intra_threads": "1", "inter_threads": "2"}
+
+
+def edit_model_line(log, key, value=None):
+    """Set (or, with value None, remove) one key of a log's model line."""
+    text = log.read_text()
+    model = next(l for l in text.splitlines() if l.startswith("model "))
+    assert f" {key}=" in model, (key, model)
+    new = re.sub(rf" {key}=\S+", "" if value is None else f" {key}={value}", model)
+    log.write_text(text.replace(model, new))
+
+
+def test_every_fair_key_is_tested():
+    assert set(CHANGED) == set(collect.FAIR_KEYS)
+
+
+@pytest.mark.parametrize("key", collect.FAIR_KEYS)
+def test_fairness_flags_each_key(tmp_path, key):
+    d = tmp_path / "repeats"
+    shutil.copytree(FIXTURES / "repeats", d)
+    edit_model_line(d / "logs" / "cifar10-cnn.tflearn.g0.r2.log", key, CHANGED[key])
+    status, _ = collect.collect(str(d))  # in process: 17 subprocesses would take 40 s
+    assert status == 3
+    data = json.loads((d / "results.json").read_text())
+    [f] = data["fairness_mismatches"]
+    assert (f["task"], f["gpus"], f["key"]) == ("cifar10-cnn", 0, key)
+    assert CHANGED[key] in f["values"]["tflearn"]
+    section = (d / "results.md").read_text().split("## FAIRNESS MISMATCH", 1)[1].split("\n## ")[0]
+    assert f"CIFAR CNN (cpu): `{key}` differs (" in section
+
+
+def test_fairness_key_absent_in_some_runs_is_a_mismatch(tmp_path):
+    d = tmp_path / "repeats"
+    shutil.copytree(FIXTURES / "repeats", d)
+    edit_model_line(d / "logs" / "alexnet.keras-aa.g0.r1.log", "xla")  # an older script's log
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    [f] = json.loads((d / "results.json").read_text())["fairness_mismatches"]
+    assert (f["task"], f["key"]) == ("alexnet", "xla")
+    assert f["values"] == {"keras": ["off"], "keras-aa": ["absent", "off"], "tensorpack": ["off"]}
+    assert "`xla` differs (Keras: off; Keras A/A: absent, off; tensorpack: off)" in \
+        (d / "results.md").read_text()
+
+
+def test_fairness_skips_keys_no_run_has_and_compares_within_a_device_count(tmp_path):
+    # the dataparallel fixture is in the older format (no replicas, xla, ... keys): nothing to flag
+    proc, d, md, data = run_collector(tmp_path, "dataparallel")
+    assert proc.returncode == 0 and data["fairness_mismatches"] == []
+    assert "No run reports them" in md.split("## API properties", 1)[1]
+
+    def rec(api, gpus, **model):
+        return {"task": "resnet50", "api": api, "gpus": gpus, "lines": {"model": model}}
+    recs = [rec("tensorpack", 1, replicas=1), rec("keras", 1, replicas=1),
+            rec("tensorpack", 2, replicas=2), rec("keras", 2, replicas=2)]
+    assert collect.fairness(recs) == []  # 1 vs 2 replicas across device counts is the point
+    recs.append(rec("keras", 2, replicas=1))  # a 2-device cell that trains one replica
+    assert collect.fairness(recs) == [{"task": "resnet50", "gpus": 2, "key": "replicas",
+                                       "values": {"tensorpack": ["2"], "keras": ["1", "2"]}}]
+
+
+def test_api_properties_table(tmp_path):
+    proc, d, md, data = run_collector(tmp_path, "repeats")
+    part = md.split("## API properties", 1)[1].split("\n## ", 1)[0]
+    assert "Differences that stay because they are the API" in part
+    assert row(md, "CIFAR CNN", "## API properties") == [
+        "CIFAR CNN (generated CIFAR-format data), cpu", "`input`", "queue", "arrays", "feed"]
+    assert row(md, "AlexNet", "## API properties") == ["AlexNet, cpu", "`input`", "queue", "tf.data", "—"]
+    assert "| `bn` |" not in part  # none for every API outside ResNet50
+
+    recs = [{"task": "resnet50", "api": api, "gpus": 0, "lines": {"model": {"input": i, "bn": b}}}
+            for api, i, b in (("tensorpack", "queue", "fused"), ("keras", "tf.data", "fused"),
+                              ("tflearn", "feed", "unfused"), ("keras-aa", "tf.data", "fused"))]
+    assert collect.api_properties(recs) == {("resnet50", 0): {
+        "input": {"tensorpack": {"queue"}, "keras": {"tf.data"}, "tflearn": {"feed"}},
+        "bn": {"tensorpack": {"fused"}, "keras": {"fused"}, "tflearn": {"unfused"}}}}
+
+
+# ---- --quick sweeps -------------------------------------------------------------------------
+def test_quick_results_are_a_smoke_test_and_name_no_winner(tmp_path):
+    d = tmp_path / "quick"
+    shutil.copytree(FIXTURES / "repeats", d)
+    for log in (d / "logs").glob("*.r*.log"):
+        log.write_text(re.sub(r"^(run cell=.*) commit=", r"\1 mode=quick commit=", log.read_text(),
+                              flags=re.M))
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    md = (d / "results.md").read_text()
+    assert "SMOKE TEST" in md.split("## Single device", 1)[0]
+    tables = md.split("## Single device", 1)[1].split("## Hardware limit", 1)[0]
+    assert "**" not in tables  # no winner anywhere, though the same logs name one in a full sweep
+    assert row(md, "CIFAR CNN", "## Ratios vs Keras")[1] == \
+        "1.20× (1.10–1.30, 3 pairs): smoke test: no comparison"
