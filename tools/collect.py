@@ -9,12 +9,15 @@ counts when its first word is one of those and it carries key=value pairs (value
 "double-quoted" with \\" escapes); everything else in a log is ignored, except that the last
 error-looking line of a failed run is kept as its reason. Writes into DIR:
 
-  results.md    header (machine, versions, date, commit), single-device table, ratios vs Keras,
-                data-parallel table, hardware-limit table, fairness check, failed/skipped runs
+  results.md    header (machine, versions, date, commit), single-device table, ratios vs Keras
+                with the A/A noise band, data-parallel table, hardware-limit table, fairness
+                check, API-property table, failed/skipped runs (a --quick sweep: marked as a
+                smoke test, no winner named)
   results.csv   one row per run
   results.json  one record per run (every key of its lines, its epochs' images/sec), plus peak,
                 fairness findings and the exit status
-  results.png   grouped bar chart of the single-device table (error bars: min-max over repeats)
+  results.png   per task, each API's single-device images/sec relative to Keras (median of the
+                paired ratios, whiskers min-max), the A/A noise band shaded
 
 Exit status: 0 all runs ok (skipped runs are not failures); 1 some run failed (crashed, timed out,
 killed, or no summary line); 3 fairness mismatch between the APIs' `model` lines (wins over 1);
@@ -719,43 +722,64 @@ def write_json(d, recs, peak, fair, info, exit_status):
 
 
 def write_png(d, recs, info, peak):
+    """Per task, each API's throughput relative to Keras: the median of the paired ratios over
+    repeats with their min–max as whiskers, a line at 1.0 and the A/A noise band shaded."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
+    quick = is_quick(recs)
+    others = [a for a in APIS if a != "keras"]
+    colors = {"tensorpack": "#1f77b4", "tflearn": "#2ca02c"}
+    offset = {a: (i - (len(others) - 1) / 2) * 0.22 for i, a in enumerate(others)}
     fig, ax = plt.subplots(figsize=(10, 5.5))
-    width = 0.8 / len(APIS)
-    colors = {"tensorpack": "#1f77b4", "keras": "#d62728", "tflearn": "#2ca02c"}
-    ymin = ymax = None
-    for i, api in enumerate(APIS):
-        xs, ys, lo, hi, marks = [], [], [], [], []
-        for t, task in enumerate(TASKS):
-            st = cell_stats(recs, task, api, single_gpus(recs, task))
-            x = t + (i - (len(APIS) - 1) / 2) * width
-            if st["median"]:
-                xs.append(x)
-                ys.append(st["median"])
-                lo.append(st["median"] - st["min"])
-                hi.append(st["max"] - st["median"])
-            else:
-                marks.append((x, "failed" if st["failed"] else "skipped" if st["skipped"]
-                              else "no data"))
-        if ys:
-            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=API_LABEL[api],
-                   color=colors[api])
-            for x, y, h in zip(xs, ys, hi):
-                ax.annotate(fmt_ips(y), (x, y + h), xytext=(0, 4), textcoords="offset points",
-                            ha="center", fontsize=8)
-            ymin = min(ys + ([ymin] if ymin else []))
-            ymax = max([y + h for y, h in zip(ys, hi)] + ([ymax] if ymax else []))
+    ax.axhline(1.0, color="#d62728", lw=1.5, label="Keras (= 1.0)", zorder=1)
+    extremes = [1.0]
+    for t, task in enumerate(TASKS):
+        g = single_gpus(recs, task)
+        aa = aa_ratios(recs, task, g)
+        if aa:
+            band = max(abs(math.log(v)) for _, v in aa)
+            lo, hi = math.exp(-band), math.exp(band)
+            ax.fill_between([t - 0.42, t + 0.42], lo, hi, color="0.85", lw=0, zorder=0,
+                            label="A/A noise band (keras-aa / Keras)" if t == 0 else None)
+            ax.text(t + 0.42, hi, f"±{percent(hi - 1)}", ha="right", va="bottom", fontsize=7,
+                    color="0.4")
+            extremes += [lo, hi]
         else:
-            ax.bar([], [], width, label=API_LABEL[api], color=colors[api])
-        for x, text in marks:
-            ax.text(x, 0.02, text, rotation=90, ha="center", va="bottom", fontsize=8,
-                    transform=ax.get_xaxis_transform(), color="0.4")
-    if ymin:
-        ax.set_yscale("log")
-        ax.set_ylim(ymin / 10, ymax * 3)
+            ax.annotate("no A/A pair", (t, 1.0), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7, color="0.4")
+        for api in others:
+            x = t + offset[api]
+            pr = pair_ratio(recs, task, api, "keras", g)
+            if pr["median"] is None:
+                ax.text(x, 0.02, "no\npair", ha="center", va="bottom", fontsize=7,
+                        transform=ax.get_xaxis_transform(), color="0.4")
+                continue
+            won = pr["established"] and not quick
+            ax.errorbar([x], [pr["median"]], yerr=[[pr["median"] - pr["min"]],
+                                                   [pr["max"] - pr["median"]]],
+                        fmt="o", ms=8, capsize=4, color=colors[api], zorder=3,
+                        markerfacecolor=colors[api] if won else "white", markeredgewidth=1.8)
+            n = len(pr["pairs"])
+            ax.annotate(f"{pr['median']:.2f}×\n{n} pair{'s' if n != 1 else ''}",
+                        (x, pr["max"]), xytext=(0, 4), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7)
+            extremes += [pr["min"], pr["max"]]
+    for api in others:  # legend entries: one filled, one hollow marker per API
+        ax.errorbar([], [], fmt="o", ms=7, color=colors[api], label=f"{API_LABEL[api]} / Keras")
+    ax.errorbar([], [], fmt="o", ms=7, color="0.3", markerfacecolor="white",
+                label="hollow: not established")
+    ax.set_yscale("log")
+    low, high = min(extremes), max(extremes)
+    span = max(math.log(high / low), 0.2)
+    ax.set_ylim(low * math.exp(-0.12 * span), high * math.exp(0.3 * span))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ticks = [v for v in (0.25, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 4)
+             if ax.get_ylim()[0] <= v <= ax.get_ylim()[1]]
+    ax.set_yticks(ticks)
     ax.set_xlim(-0.5, len(TASKS) - 0.5)
     ax.set_xticks(range(len(TASKS)))
     labels = []
@@ -763,13 +787,17 @@ def write_png(d, recs, info, peak):
         lab = task_label(task, recs).replace(" (", "\n(")
         labels.append(lab + ("\n(gpu×1)" if single_gpus(recs, task) else "\n(cpu)"))
     ax.set_xticklabels(labels, fontsize=9)
-    ax.set_ylabel("training images/sec (log scale)")
-    fig.text(0.01, 0.01, "bars: median over repeats; whiskers: min–max over repeats",
-             fontsize=8, color="0.3")
+    ax.set_ylabel("images/sec relative to Keras (log scale)")
+    fig.text(0.01, 0.01, "markers: median over repeats of the paired ratio API / Keras; whiskers: "
+             "min–max of the pairs; filled: established (beyond the A/A band, see results.md); "
+             "absolute figures: results.md", fontsize=7, color="0.3")
     where = (f"{len(info['gpus'])} × {info['gpus'][0]}" if info["gpus"]
              else f"{info['cpu']}, {info['cores']} cores")
-    ax.set_title(f"Single-device training throughput — {where}", fontsize=11)
-    ax.legend()
+    title = f"Single-device training throughput relative to Keras — {where}"
+    if quick:
+        title = "SMOKE TEST (--quick): no comparison — " + title
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(os.path.join(d, "results.png"), dpi=110)
     plt.close(fig)
