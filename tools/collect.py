@@ -231,7 +231,13 @@ def paired(recs, task, a, b, gpus):
     for r in recs:
         if r["task"] == task and r["gpus"] == gpus and r["status"] == "ok" and r["api"] in (a, b):
             by.setdefault(r["repeat"], {})[r["api"]] = float(r["images_per_sec"])
-    return [(rep, v[a] / v[b]) for rep, v in sorted(by.items()) if a in v and b in v and v[b] > 0]
+    return [(rep, v[a] / v[b]) for rep, v in sorted(by.items())
+            if positive(v.get(a)) and positive(v.get(b))]
+
+
+def positive(x):
+    """A usable images/sec for a ratio: a finite number above zero."""
+    return x is not None and math.isfinite(x) and x > 0
 
 
 def false_winner_chance(n, m):
