@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CIFAR = ("cifar10-cnn.tensorpack.g0", "cifar10-cnn.keras.g0", "cifar10-cnn.tflearn.g0")
+CIFAR = ("cifar10-cnn.tensorpack.g0", "cifar10-cnn.keras.g0", "cifar10-cnn.tflearn.g0",
+         "cifar10-cnn.keras-aa.g0")  # keras-aa: Keras's script again, the A/A run
 RUN_LINE = re.compile(r"^run cell=(\S+) repeat=(\d+) start=\S+ load1=[\d.]+ cores=\d+ other_cpu=[\d.]+ "
                       r'timeout_s=\d+ mode=quick commit=\S+ data_generated=1 args="[^"]+" cmd="[^"]+"$',
                       re.M)
@@ -63,12 +64,12 @@ def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
     out = tmp_path / "sweep"
     common = ("--quick", "--only", "cifar10-cnn.*", "--out", out, "--cifar-data", gen_cifar)
 
-    # 1. one repeat of the three CIFAR cells; the Keras cell is made to fail
+    # 1. one repeat of the four CIFAR cells; the Keras cell is made to fail
     p = run_all(tmp_path, *common, RUN_ALL_EXTRA_ARGS_cifar10_cnn_keras_g0="--epochs 0")
     assert p.returncode == 1, p.output
     assert plan(out) == [("r1", c) for c in CIFAR]
     for i, cell in enumerate(CIFAR, 1):
-        assert re.search(rf"^\[{i}/3\] {re.escape(cell)} r1  elapsed \d+:\d\d  ETA (\?|\d+:\d\d)$",
+        assert re.search(rf"^\[{i}/4\] {re.escape(cell)} r1  elapsed \d+:\d\d  ETA (\?|\d+:\d\d)$",
                          p.stdout, re.M), p.output
         log = (out / "logs" / f"{cell}.r1.log").read_text()
         m = RUN_LINE.search(log)
@@ -79,7 +80,10 @@ def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
     for name in ("results.md", "results.csv", "results.json", "results.png"):
         assert (out / name).stat().st_size > 0, name
     r = runs(out)
-    assert r[(CIFAR[0], 1)]["status"] == r[(CIFAR[2], 1)]["status"] == "ok"
+    assert r[(CIFAR[0], 1)]["status"] == r[(CIFAR[2], 1)]["status"] == r[(CIFAR[3], 1)]["status"] == "ok"
+    aa = r[(CIFAR[3], 1)]  # the same script and arguments as the keras cell, apart from the hook
+    assert aa["api"] == "keras-aa" and aa["lines"]["model"]["framework"] == "keras"
+    assert aa["lines"]["run"]["args"].startswith("cifar10-cnn-keras.py 0 ")
     assert r[(CIFAR[0], 1)]["images_per_sec"] > 0 and len(r[(CIFAR[0], 1)]["epochs"]) == 2
     keras = r[(CIFAR[1], 1)]
     assert keras["status"] == "failed" and "--epochs" in keras["reason"], keras["reason"]
@@ -89,12 +93,12 @@ def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
     ok_cell = r"[\d,.]+ \(n=1 run\)( ⚠ busy machine \(1 run\(s\)\))?"  # other work may be flagged
     assert re.fullmatch(ok_cell, row[2]) and re.fullmatch(ok_cell, row[4]), row
     assert "status=failed" in (out / "logs" / f"{CIFAR[1]}.r1.log").read_text()
-    kept = {c: (out / "logs" / f"{c}.r1.log").stat().st_mtime for c in (CIFAR[0], CIFAR[2])}
+    kept = {c: (out / "logs" / f"{c}.r1.log").stat().st_mtime for c in CIFAR if c != CIFAR[1]}
 
     # 2. rerun: only the failed cell runs again; the failed log is kept aside; no new peak
     p = run_all(tmp_path, *common)
     assert p.returncode == 0, p.output
-    assert p.stdout.count("done already, kept") == 2 and "measuring" not in p.stdout, p.output
+    assert p.stdout.count("done already, kept") == 3 and "measuring" not in p.stdout, p.output
     assert {c: (out / "logs" / f"{c}.r1.log").stat().st_mtime for c in kept} == kept
     assert [f.name.split(".r1.")[0] for f in (out / "logs" / "old").iterdir()] == [CIFAR[1]]
     assert all(v["status"] == "ok" for v in runs(out).values())
@@ -103,13 +107,17 @@ def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
     p = run_all(tmp_path, *common, "--repeat", 2)
     assert p.returncode == 0, p.output
     assert plan(out) == [("r1", c) for c in CIFAR] + [("r2", c) for c in CIFAR[1:] + CIFAR[:1]]
-    assert p.stdout.count("done already, kept") == 3 and p.stdout.count("    ok: ") == 3, p.output
+    assert p.stdout.count("done already, kept") == 4 and p.stdout.count("    ok: ") == 4, p.output
     r = runs(out)
-    assert len(r) == 6 and all(v["status"] == "ok" for v in r.values())
+    assert len(r) == 8 and all(v["status"] == "ok" for v in r.values())
     row = md_row(out, "CIFAR CNN")
-    assert all("n=2 runs" in c for c in row[2:5]), row
+    assert len(row) == 5 and all("n=2 runs" in c for c in row[2:5]), row  # keras-aa: no column
     md = (out / "results.md").read_text()
-    assert md.count("2 pairs") == 2, md
+    assert "- Runs: 8 (8 ok, 0 failed, 0 skipped)" in md
+    assert md.count("2 pairs") == 2 and "2 A/A pairs" in md, md
+    # a --quick sweep is a smoke test: it says so and names no winner
+    assert "SMOKE TEST" in md and md.count("smoke test: no comparison") == 2
+    assert "**" not in md.split("## Single device", 1)[1].split("## Hardware limit", 1)[0]
 
 
 def test_timeout_is_a_failure_with_its_reason(tmp_path, gen_cifar):
@@ -163,30 +171,42 @@ def test_plans(tmp_path):
     p = run_all(tmp_path, "--dry-run", "--out", out)  # CPU machine: every cell at g0, 3 repeats
     assert p.returncode == 0, p.output
     pl = plan(out)
-    assert len(pl) == 36 and {c.rsplit(".", 1)[1] for _, c in pl} == {"g0"}
+    assert len(pl) == 48 and {c.rsplit(".", 1)[1] for _, c in pl} == {"g0"}
     apis = lambda rep, task: [c.split(".")[1] for r, c in pl if r == rep and c.startswith(task + ".")]
-    assert apis("r1", "vgg16") == ["tensorpack", "keras", "tflearn"]
-    assert apis("r2", "vgg16") == ["keras", "tflearn", "tensorpack"]
-    assert apis("r3", "vgg16") == ["tflearn", "tensorpack", "keras"]
-    assert [c for _, c in pl[:12]] == [f"{t}.{a}.g0" for t in ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
-                                       for a in ("tensorpack", "keras", "tflearn")]
+    # keras-aa sits opposite keras in the rotation: always two runs away from it
+    assert apis("r1", "vgg16") == ["tensorpack", "keras", "tflearn", "keras-aa"]
+    assert apis("r2", "vgg16") == ["keras", "tflearn", "keras-aa", "tensorpack"]
+    assert apis("r3", "vgg16") == ["tflearn", "keras-aa", "tensorpack", "keras"]
+    assert [c for _, c in pl[:16]] == [f"{t}.{a}.g0" for t in ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
+                                       for a in ("tensorpack", "keras", "tflearn", "keras-aa")]
+    assert "r1 alexnet.keras-aa.g0: imagenet-keras.py 0 --model alexnet --image-size 128" in p.stdout
 
-    p = run_all(tmp_path, "--dry-run", "--out", out, RUN_ALL_NGPU="6")  # GPU machine: 1 repeat
+    p = run_all(tmp_path, "--dry-run", "--out", out, RUN_ALL_NGPU="6")  # GPU machine: 3 repeats too
     assert p.returncode == 0, p.output
-    cells = [c for _, c in plan(out)]
-    assert {r for r, _ in plan(out)} == {"r1"}
+    assert "repeats: 3" in p.stdout
+    cells = [c for r, c in plan(out) if r == "r1"]
+    assert {r for r, _ in plan(out)} == {"r1", "r2", "r3"}
     assert [c for c in cells if c.startswith("resnet50.")] == [
-        "resnet50.tensorpack.g1", "resnet50.keras.g1", "resnet50.tflearn.g1",
-        "resnet50.tensorpack.g2", "resnet50.keras.g2", "resnet50.tensorpack.g4",
-        "resnet50.keras.g4", "resnet50.tensorpack.g6", "resnet50.keras.g6"]
+        "resnet50.tensorpack.g1", "resnet50.keras.g1", "resnet50.tflearn.g1", "resnet50.keras-aa.g1",
+        "resnet50.tensorpack.g2", "resnet50.keras.g2", "resnet50.keras-aa.g2",
+        "resnet50.tensorpack.g4", "resnet50.keras.g4", "resnet50.keras-aa.g4",
+        "resnet50.tensorpack.g6", "resnet50.keras.g6", "resnet50.keras-aa.g6"]
     assert "r1 vgg16.keras.g2: imagenet-keras.py 2 --model vgg16  (time limit 3600s)" in p.stdout
+    assert "r1 vgg16.keras-aa.g2: imagenet-keras.py 2 --model vgg16  (time limit 3600s)" in p.stdout
     assert "r1 cifar10-cnn.tflearn.g1: cifar10-cnn-tflearn.py 1 --epochs 4 --data" in p.stdout
+
+    p = run_all(tmp_path, "--dry-run", "--out", out, "--quick", RUN_ALL_NGPU="6")  # quick: 1 repeat
+    assert p.returncode == 0 and "repeats: 1" in p.stdout, p.output
+    assert {r for r, _ in plan(out)} == {"r1"}
 
     p = run_all(tmp_path, "--dry-run", "--out", out, "--gpus", "1 2", "--only", "*.keras.*,tflearn",
                 "--repeat", "2")
     assert p.returncode == 0, p.output
     assert [c for r, c in plan(out) if r == "r1" and c.startswith("alexnet")] == [
         "alexnet.keras.g1", "alexnet.tflearn.g1", "alexnet.keras.g2"]
+    p = run_all(tmp_path, "--dry-run", "--out", out, "--only", "alexnet.keras")  # keras and keras-aa
+    assert p.returncode == 0, p.output
+    assert [c for r, c in plan(out) if r == "r2"] == ["alexnet.keras-aa.g0", "alexnet.keras.g0"]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -209,3 +229,4 @@ def test_bad_input(tmp_path, args, message):
 def test_help():
     p = subprocess.run(["./run_all.sh", "--help"], cwd=REPO, capture_output=True, text=True)
     assert p.returncode == 0 and "cifar10-cnn.keras.g0" in p.stdout and "--repeat N" in p.stdout
+    assert "keras-aa" in p.stdout and "default 3, with or without GPUs; 1 with --quick" in p.stdout
