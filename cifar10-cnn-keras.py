@@ -7,7 +7,7 @@ def fail(msg):  # bad input or missing data: one line on stderr, exit code 2
     p.exit(2, f"{p.prog}: error: {msg}\n")
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.error = fail
-p.add_argument("num_gpu", nargs="?", type=int, default=1, help="devices in data parallel; 0 = CPU")
+p.add_argument("num_gpu", nargs="?", type=int, default=1, metavar="NUM_GPU", help="devices in data parallel; 0 = CPU")
 p.add_argument("--epochs", type=int, default=5)
 p.add_argument("--steps", type=int, default=0, help="steps per epoch (default: one pass)")
 p.add_argument("--batch", type=int, default=32, help="batch per device")

@@ -6,7 +6,7 @@ def fail(msg):  # bad input: one line on stderr, exit code 2
     p.exit(2, f"{p.prog}: error: {msg}\n")
 p = argparse.ArgumentParser(description=__doc__)
 p.error = fail
-p.add_argument("num_gpu", nargs="?", type=int, default=1, help="devices in data parallel; 0 = CPU")
+p.add_argument("num_gpu", nargs="?", type=int, default=1, metavar="NUM_GPU", help="devices in data parallel; 0 = CPU")
 p.add_argument("--model", choices=("alexnet", "vgg16", "resnet50"), default="resnet50")
 p.add_argument("--image-size", type=int, default=224, help="height and width in pixels")
 p.add_argument("--epochs", type=int, default=4)
