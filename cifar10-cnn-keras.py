@@ -1,27 +1,24 @@
 #!/usr/bin/env python3
-"""Training throughput (images/sec) of the classic Keras CIFAR-10 CNN, written in Keras 3.
-
-Real CIFAR-10 training set, no augmentation, RMSprop 1e-4, batch 32 per device; prints the logfmt
-lines of CONTRACT.md: model, throughput per epoch (epoch 1 is warm-up), summary. See --help."""
+"""Training images/sec of the classic Keras CIFAR-10 CNN on the real CIFAR-10 training set, in Keras 3.
+No augmentation, RMSprop 1e-4, batch 32 per device; prints CONTRACT.md's lines. See --help."""
 import argparse, os, statistics, sys, time
-
-# ---- command line --------------------------------------------------------------------------
+# ---- command line: the same text in the three cifar10-cnn-*.py scripts --------------------
 def fail(msg):  # bad input or missing data: one line on stderr, exit code 2
     p.exit(2, f"{p.prog}: error: {msg}\n")
-
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.error = fail
-p.add_argument("num_gpu", nargs="?", default="1", help="devices in data parallel; 0 = CPU")
+p.add_argument("num_gpu", nargs="?", type=int, default=1, metavar="NUM_GPU", help="devices in data parallel; 0 = CPU")
 p.add_argument("--epochs", type=int, default=5)
 p.add_argument("--steps", type=int, default=0, help="steps per epoch (default: one pass)")
 p.add_argument("--batch", type=int, default=32, help="batch per device")
 p.add_argument("--data", help="folder holding cifar-10-batches-py/ (default: download)")
 args = p.parse_args()
-if not args.num_gpu.isdigit() or min(args.epochs, args.batch) < 1 or args.steps < 0:
-    fail(f"NUM_GPU must be a whole number >= 0 (got {args.num_gpu!r}), --epochs/--batch >= 1")
-NUM_GPU = int(args.num_gpu)
+NUM_GPU, BATCH, S = args.num_gpu, args.batch, 32  # CIFAR-10 images are 32x32
+if NUM_GPU < 0 or min(args.epochs, BATCH) < 1 or args.steps < 0:
+    fail(f"needs NUM_GPU >= 0 (got {NUM_GPU}), --epochs/--batch >= 1, --steps >= 0")
 if NUM_GPU == 0:
     os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
+# ---- framework and devices -----------------------------------------------------------------
 import keras
 import numpy as np
 import tensorflow as tf
@@ -37,7 +34,6 @@ REPLICAS, DEVICE = max(NUM_GPU, 1), "gpu" if NUM_GPU and GPUS else "cpu"
 strategy = (tf.distribute.MirroredStrategy([f"/{DEVICE}:{i}" for i in range(REPLICAS)])
             if REPLICAS > 1 else tf.distribute.get_strategy())
 TAG = f"framework=keras task=cifar10-cnn gpus={NUM_GPU}"
-
 # ---- data: the real CIFAR-10 training set, through Keras's own loader ----------------------
 try:
     if args.data and not os.path.isdir(os.path.join(args.data, "cifar-10-batches-py")):
@@ -51,10 +47,9 @@ try:
 except Exception as e:  # missing, truncated or not downloadable
     fail(f"cannot load CIFAR-10 ({type(e).__name__}: {e}); pass --data DIR holding cifar-10-"
          "batches-py/ extracted from https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz")
-STEPS = args.steps or len(x) // (args.batch * REPLICAS)
-n = STEPS * args.batch * REPLICAS  # whole batches only; fit() reshuffles on every epoch
+STEPS = args.steps or len(x) // (BATCH * REPLICAS)
+n = STEPS * BATCH * REPLICAS  # whole batches only; fit() reshuffles on every epoch
 x, y = x[:n].astype("float32") / 255.0, np.reshape(y, -1)[:n].astype("int32")  # scale to [0, 1]
-
 # ---- model ---------------------------------------------------------------------------------
 with strategy.scope():
     model = keras.Sequential([
@@ -72,28 +67,29 @@ with strategy.scope():
         layers.Dropout(0.5),
         layers.Dense(10),
     ])
-    model.compile(optimizer=keras.optimizers.RMSprop(1e-4),
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-4), jit_compile=False,  # no auto-XLA
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-
-# ---- timing: images/sec of each epoch, from its first step to its last --------------------
+# ---- timing: images/sec of each epoch, from its first step to its last (CONTRACT.md's lines, printed as everywhere)
 class Throughput(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-        print(f"model {TAG} params={params} device={DEVICE} batch={args.batch} image_size=32 "
-              "optimizer=rmsprop lr=0.0001 dtype=float32 data_format=channels_last", flush=True)
-        self.rates = []
+    def on_train_begin(self, logs=None):  # the model line's keys, read from the compiled model and its optimizer
+        opt, conv = model.optimizer, next(l for l in model.layers if isinstance(l, layers.Conv2D))
+        hyper = [float(np.asarray(getattr(opt, k, 0))) for k in ("learning_rate", "rho", "momentum", "epsilon")]
+        self.rates, self.replicas = [], strategy.num_replicas_in_sync
+        keys = dict(replicas=self.replicas, device=DEVICE, batch=BATCH, image_size=S, optimizer=type(opt).__name__,
+                    params=sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+                    **{k: f"{v:g}" if v else "none" for k, v in zip(("lr", "rho", "momentum", "epsilon"), hyper)},
+                    clip=next((f"{c:g}" for c in (opt.global_clipnorm, opt.clipnorm) if c), "none"), dtype=conv.compute_dtype,
+                    data_format=conv.data_format, intra_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+                    xla=model.jit_compile)  # as resolved by compile()
+        print(f"\nmodel {TAG}", *[f"{k}={v}" for k, v in keys.items()], flush=True)
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
-    def on_epoch_end(self, epoch, logs=None):
-        self.rates.append(STEPS * args.batch * REPLICAS / (time.perf_counter() - self.start))
-        print(f"throughput {TAG} epoch={len(self.rates)} images_per_sec={self.rates[-1]:.1f} "
+    def on_epoch_end(self, epoch, logs=None):  # the mean loss of the epoch's steps
+        self.rates.append(STEPS * BATCH * self.replicas / (time.perf_counter() - self.start))
+        print(f"\nthroughput {TAG} epoch={len(self.rates)} images_per_sec={self.rates[-1]:.1f} "
               f"loss={logs['loss']:.4f}", flush=True)
-    def on_train_end(self, logs=None):
-        timed = self.rates[1:] or self.rates
-        med = statistics.median(timed)
-        print(f"summary {TAG} images_per_sec={med:.1f} epochs_timed={len(timed)} "
-              f"spread_pct={(max(timed) - min(timed)) / med * 100:.1f}", flush=True)
-
+    def on_train_end(self, logs=None):  # epoch 1 is the warm-up
+        print(f"\nsummary {TAG} images_per_sec={statistics.median(self.rates[1:] or self.rates):.1f}", flush=True)
 # ---- train ---------------------------------------------------------------------------------
-model.fit(x, y, batch_size=args.batch * REPLICAS, epochs=args.epochs, shuffle=True,
+model.fit(x, y, batch_size=BATCH * REPLICAS, epochs=args.epochs, shuffle=True,
           callbacks=[Throughput()], verbose=2)

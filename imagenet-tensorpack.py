@@ -1,38 +1,32 @@
 #!/usr/bin/env python3
-"""Training throughput (images/sec) of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tensorpack.
-Prints CONTRACT.md's lines. The defaults suit a GPU; README.md gives settings for a CPU."""
-import argparse, os, statistics, sys, time
-# ---- command line --------------------------------------------------------------------------
-fail = lambda msg: p.exit(2, f"{p.prog}: error: {msg}\n")  # bad input: one line, exit 2
-MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # the smallest --image-size
-p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+"""Training images/sec of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tensorpack."""
+import argparse, os, statistics, time
+# ---- command line: the same text in the three imagenet-*.py scripts -----------------------
+def fail(msg):  # bad input: one line on stderr, exit code 2
+    p.exit(2, f"{p.prog}: error: {msg}\n")
+p = argparse.ArgumentParser(description=__doc__)
 p.error = fail
-p.add_argument("num_gpu", nargs="?", default="1", help="devices in data parallel; 0 = CPU")
-p.add_argument("--model", choices=MIN_SIZE, default="resnet50")
+p.add_argument("num_gpu", nargs="?", type=int, default=1, metavar="NUM_GPU", help="devices in data parallel; 0 = CPU")
+p.add_argument("--model", choices=("alexnet", "vgg16", "resnet50"), default="resnet50")
 p.add_argument("--image-size", type=int, default=224, help="height and width in pixels")
 p.add_argument("--epochs", type=int, default=4)
 p.add_argument("--steps", type=int, default=100, help="steps per epoch")
 p.add_argument("--batch", type=int, default=0, help="batch per device (default: 64; resnet50: 32)")
 args = p.parse_args()
-S, OPT = args.image_size, "sgd" if args.model == "resnet50" else "rmsprop"
-if not args.num_gpu.isdigit() or min(args.epochs, args.steps, args.batch + 1) < 1:
-    fail(f"NUM_GPU must be a whole number >= 0 (got {args.num_gpu!r}), --epochs/--steps >= 1")
-if S < MIN_SIZE[args.model]:  # smaller images leave a pooling window with no input
-    fail(f"--image-size {S} is too small for {args.model}, which needs {MIN_SIZE[args.model]}")
-args.batch = args.batch or (32 if args.model == "resnet50" else 64)
-NUM_GPU = int(args.num_gpu)
+NUM_GPU, TASK, S, STEPS = args.num_gpu, args.model, args.image_size, args.steps
+BATCH, MIN_S = args.batch or (32 if TASK == "resnet50" else 64), 67 if TASK == "alexnet" else 32
+if NUM_GPU < 0 or min(args.epochs, STEPS, BATCH) < 1 or S < MIN_S:  # smaller: a pool gets no input
+    fail(f"needs NUM_GPU >= 0, --epochs/--steps/--batch >= 1, --image-size >= {MIN_S} for {TASK}")
 if NUM_GPU == 0: os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
+# ---- framework and devices -----------------------------------------------------------------
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tensorpack's layers need Keras 2 (tf-keras)
-import numpy as np, tensorflow as tf
+import tensorflow as tf
 from tensorpack import *
 GPUS = len(tf.config.list_physical_devices("GPU"))
 if NUM_GPU > GPUS > 0: fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
-if NUM_GPU > 1 and not GPUS: print("warning: no GPU visible, towers on the CPU", file=sys.stderr)
-REPLICAS, DEVICE = max(NUM_GPU, 1), "gpu" if NUM_GPU and GPUS else "cpu"
-TAG = f"framework=tensorpack task={args.model} gpus={NUM_GPU}"
-# ---- data: one fixed batch per tower, on the host, through tensorpack's queue --------------
-x = np.random.default_rng(0).uniform(0, 255, (args.batch, S, S, 3)).astype("float32")  # pixels
-y = np.random.default_rng(1).integers(0, 1000, args.batch)  # valid labels of the 1000 classes
+DEVICE, TAG = "gpu" if NUM_GPU and GPUS else "cpu", f"framework=tensorpack task={TASK} gpus={NUM_GPU}"
+config = get_default_sess_config()  # tensorpack's session settings, but not its 1 intra-op
+config.intra_op_parallelism_threads = 0  # thread (tuned for GPUs): TensorFlow's default, all cores
 # ---- model: the same layers in all three scripts; every conv and fc 4096 ends in a ReLU ----
 def alexnet(x):
     return (LinearWrap(x)
@@ -63,37 +57,43 @@ class Model(ModelDesc):
         return [tf.TensorSpec([None, S, S, 3], "float32", "x"), tf.TensorSpec([None], "int64", "y")]
     def build_graph(self, x, y):
         with argscope([Conv2D, FullyConnected], activation=tf.nn.relu):
-            x = globals()[args.model](x / 255.0)  # scaled to [0, 1] as the model's first op
-            x = x if args.model == "resnet50" else (x  # AlexNet's and VGG16's classifier
-                 .FullyConnected("fc6", 4096).Dropout("drop6", rate=0.5)  # flattens its input
-                 .FullyConnected("fc7", 4096).Dropout("drop7", rate=0.5)
-                 .FullyConnected("fc8", 1000, activation=None)())
+            x = globals()[TASK](x / 255.0)  # scaled to [0, 1] as the model's first op
+            if TASK != "resnet50":  # AlexNet's and VGG16's classifier; fc6 flattens its input
+                x = x.FullyConnected("fc6", 4096).Dropout("drop6", rate=0.5)
+                x = x.FullyConnected("fc7", 4096).Dropout("drop7", rate=0.5)
+                x = x.FullyConnected("fc8", 1000, activation=None)()
         cost = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, x), name="cost")
         summary.add_moving_summary(cost)  # tensorpack's running average, reported per epoch
         return cost
-    def optimizer(self):
-        return (tf.compat.v1.train.GradientDescentOptimizer if OPT == "sgd"
-                else tf.compat.v1.train.RMSPropOptimizer)(1e-3)
-# ---- timing: images/sec of each epoch, from its first step to its last --------------------
+    def optimizer(self):  # RMSprop: rho (decay) 0.9 and momentum 0 by default; epsilon as Keras's
+        sgd, rmsprop = tf.compat.v1.train.GradientDescentOptimizer, tf.compat.v1.train.RMSPropOptimizer
+        return sgd(1e-3) if TASK == "resnet50" else rmsprop(1e-3, epsilon=1e-7)
+# ---- timing: images/sec of each epoch, from its first step to its last (CONTRACT.md's lines, printed as everywhere)
 class Throughput(Callback):
-    def _before_train(self):  # towers > 0 hold copies of tower 0's variables
-        params = sum(v.shape.num_elements() for v in tf.compat.v1.trainable_variables("^(?!tower)"))
-        print(f"model {TAG} params={params} device={DEVICE} batch={args.batch} image_size={S} "
-              f"optimizer={OPT} lr=0.001 dtype=float32 data_format=channels_last", flush=True)
-        self.rates = []
-    def _before_epoch(self): self.start = time.perf_counter()
-    def _after_epoch(self):
-        self.rates.append(args.steps * args.batch * REPLICAS / (time.perf_counter() - self.start))
-    def _trigger_epoch(self):  # after MergeAllSummaries has recorded the epoch's cost
-        print(f"throughput {TAG} epoch={len(self.rates)} images_per_sec={self.rates[-1]:.1f} "
+    def _before_train(self):  # the model line's keys, read from the graph and session that train
+        ops, cfg = {o.type: o for o in self.trainer.sess.graph.get_operations()}, self.trainer.sess._config  # an op a type
+        apply = next(o for t, o in ops.items() if "Apply" in t)  # the optimizer's update kernel, its hyperparameters:
+        hyper = [tf.make_ndarray(t.op.get_attr("value")) for t in apply.inputs if t.op.type == "Const"] + [0] * 3
+        clip = [tf.make_ndarray(o.get_attr("value")) for o in self.trainer.sess.graph.get_operations()
+                if o.name.endswith("clip_by_global_norm/mul/x")]  # the norm the gradients are clipped to
+        self.rates, self.replicas = [], len(self.trainer.towers.training())
+        keys = dict(replicas=self.replicas, device=DEVICE, batch=BATCH, image_size=S, optimizer=apply.type.split("Apply")[1],
+                    params=sum(v.shape.num_elements() for v in tf.compat.v1.trainable_variables("^(?!tower)")),
+                    **{k: f"{v:g}" if v else "none" for k, v in zip(("lr", "rho", "momentum", "epsilon"), hyper)},
+                    clip=f"{clip[0]:g}" if clip else "none", dtype=ops["Conv2D"].get_attr("T").name,
+                    data_format=ops["Conv2D"].get_attr("data_format").decode(), intra_threads=cfg.intra_op_parallelism_threads,
+                    xla=cfg.graph_options.optimizer_options.global_jit_level > 0)  # no XLA unless asked for
+        print(f"\nmodel {TAG}", *[f"{k}={v}" for k, v in keys.items()], flush=True)
+    def _before_epoch(self):
+        self.start = time.perf_counter()
+    def _after_epoch(self):  # MergeAllSummaries recorded the cost with the epoch's last step
+        self.rates.append(STEPS * BATCH * self.replicas / (time.perf_counter() - self.start))
+        print(f"\nthroughput {TAG} epoch={len(self.rates)} images_per_sec={self.rates[-1]:.1f} "
               f"loss={self.trainer.monitors.get_latest('cost'):.4f}", flush=True)
-    def _after_train(self):
-        med = statistics.median(timed := self.rates[1:] or self.rates)
-        print(f"summary {TAG} images_per_sec={med:.1f} epochs_timed={len(timed)} "
-              f"spread_pct={(max(timed) - min(timed)) / med * 100:.1f}", flush=True)
-# ---- train: QueueInput repeats the one datapoint; on a GPU, StagingInput prefetches it -----
-data = QueueInput(DataFromList([[x, y]], shuffle=False))
-launch_train_with_config(TrainConfig(
-    model=Model(), data=StagingInput(data) if DEVICE == "gpu" else data, max_epoch=args.epochs,
-    steps_per_epoch=args.steps, extra_callbacks=DEFAULT_CALLBACKS() + [Throughput()]),
-    SyncMultiGPUTrainerReplicated(REPLICAS) if REPLICAS > 1 else SimpleTrainer())
+    def _after_train(self):  # epoch 1 is the warm-up
+        print(f"\nsummary {TAG} images_per_sec={statistics.median(self.rates[1:] or self.rates):.1f}", flush=True)
+# ---- train: QueueInput repeats one fixed batch; 2+ towers or a GPU stage it (StagingInput) -
+data = QueueInput(FakeData([[BATCH, S, S, 3], [BATCH]], 10**9, False, ["float32", "int64"], [(0, 255), (0, 1000)]))
+launch_train_with_config(TrainConfig(model=Model(), data=StagingInput(data) if DEVICE == "gpu" else data, session_config=config,
+    max_epoch=args.epochs, steps_per_epoch=STEPS, callbacks=[Throughput()]),  # + tensorpack's default callbacks
+    SyncMultiGPUTrainerReplicated(NUM_GPU) if NUM_GPU > 1 else SimpleTrainer())

@@ -1,56 +1,50 @@
 #!/usr/bin/env python3
-"""Training throughput (images/sec) of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tflearn.
-Prints CONTRACT.md's lines. The defaults suit a GPU; README.md gives settings for a CPU."""
+"""Training images/sec of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tflearn."""
 import argparse, os, statistics, time
-# ---- command line --------------------------------------------------------------------------
-fail = lambda msg: p.exit(2, f"{p.prog}: error: {msg}\n")  # bad input: one line, exit 2
-MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # the smallest --image-size
-p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+# ---- command line: the same text in the three imagenet-*.py scripts -----------------------
+def fail(msg):  # bad input: one line on stderr, exit code 2
+    p.exit(2, f"{p.prog}: error: {msg}\n")
+p = argparse.ArgumentParser(description=__doc__)
 p.error = fail
-p.add_argument("num_gpu", nargs="?", default="1", help="devices in data parallel; 0 = CPU")
-p.add_argument("--model", choices=MIN_SIZE, default="resnet50")
+p.add_argument("num_gpu", nargs="?", type=int, default=1, metavar="NUM_GPU", help="devices in data parallel; 0 = CPU")
+p.add_argument("--model", choices=("alexnet", "vgg16", "resnet50"), default="resnet50")
 p.add_argument("--image-size", type=int, default=224, help="height and width in pixels")
 p.add_argument("--epochs", type=int, default=4)
 p.add_argument("--steps", type=int, default=100, help="steps per epoch")
 p.add_argument("--batch", type=int, default=0, help="batch per device (default: 64; resnet50: 32)")
 args = p.parse_args()
-S, OPT = args.image_size, "sgd" if args.model == "resnet50" else "rmsprop"
-if not args.num_gpu.isdigit() or min(args.epochs, args.steps, args.batch + 1) < 1:
-    fail(f"NUM_GPU must be a whole number >= 0 (got {args.num_gpu!r}), --epochs/--steps >= 1")
-if S < MIN_SIZE[args.model]:  # smaller images leave a pooling window with no input
-    fail(f"--image-size {S} is too small for {args.model}, which needs {MIN_SIZE[args.model]}")
-args.batch = args.batch or (32 if args.model == "resnet50" else 64)
-NUM_GPU = int(args.num_gpu)
+NUM_GPU, TASK, S, STEPS = args.num_gpu, args.model, args.image_size, args.steps
+BATCH, MIN_S = args.batch or (32 if TASK == "resnet50" else 64), 67 if TASK == "alexnet" else 32
+if NUM_GPU < 0 or min(args.epochs, STEPS, BATCH) < 1 or S < MIN_S:  # smaller: a pool gets no input
+    fail(f"needs NUM_GPU >= 0, --epochs/--steps/--batch >= 1, --image-size >= {MIN_S} for {TASK}")
 if NUM_GPU == 0: os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
+# ---- framework and devices -----------------------------------------------------------------
 import numpy as np, PIL.Image, tensorflow as tf
 import tensorflow.python.util.nest as nest
 nest.is_sequence = nest.is_nested  # tflearn 0.5.0 imports the name TensorFlow 2.21 renamed
 PIL.Image.ANTIALIAS = PIL.Image.LANCZOS  # ... and the resampling filter Pillow 10 renamed
 import tflearn
-from tflearn.layers import (batch_normalization, conv_2d, dropout, fully_connected, input_data,
-                            max_pool_2d, regression)
+from tflearn.layers import *
 GPUS = len(tf.config.list_physical_devices("GPU"))
-if NUM_GPU > GPUS > 0: fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
 if NUM_GPU > 1: fail(f"NUM_GPU={NUM_GPU}: tflearn has no data-parallel trainer, use 0 (CPU) or 1")
-REPLICAS, DEVICE = max(NUM_GPU, 1), "gpu" if NUM_GPU and GPUS else "cpu"
-TAG = f"framework=tflearn task={args.model} gpus={NUM_GPU}"
+DEVICE, TAG = "gpu" if NUM_GPU and GPUS else "cpu", f"framework=tflearn task={TASK} gpus={NUM_GPU}"
 # ---- data: one fixed batch, on the host, fed by DNN.fit's feed threads ---------------------
-class Cycle:  # fit() takes len(X) as the epoch and feeds X[batch_ids]: --steps batches of rows
-    def __init__(self, a): self.a = a  # cycling through the one batch, never all materialised
-    def __len__(self): return args.steps * len(self.a)
-    def __getitem__(self, ids): return self.a[np.asarray(ids) % len(self.a)]  # unshuffled ids
-x = np.random.default_rng(0).uniform(0, 255, (args.batch, S, S, 3)).astype("float32")  # pixels
-y = np.random.default_rng(1).integers(0, 1000, args.batch)  # valid labels of the 1000 classes
+class Cycle:  # fit() takes len(X) as the epoch and feeds X[batch_ids]: STEPS batches of rows
+    def __init__(self, a):  # cycling through the one batch, never all materialised
+        self.a = a
+    def __len__(self):
+        return STEPS * len(self.a)
+    def __getitem__(self, ids):  # fit() asks for unshuffled ids
+        return self.a[np.asarray(ids) % len(self.a)]
+x = np.random.default_rng(0).uniform(0, 255, (BATCH, S, S, 3)).astype("float32")  # pixels
+y = np.random.default_rng(1).integers(0, 1000, BATCH)  # valid labels of the 1000 classes
 # ---- model: the same layers in all three scripts; every conv and fc 4096 ends in a ReLU ----
 def alexnet(x):
-    x = conv_2d(x, 64, 11, strides=4, padding="valid", activation="relu")
-    x = max_pool_2d(x, 3, 2, padding="valid")
-    x = conv_2d(x, 192, 5, activation="relu")
-    x = max_pool_2d(x, 3, 2, padding="valid")
+    x = max_pool_2d(conv_2d(x, 64, 11, strides=4, padding="valid", activation="relu"), 3, 2, padding="valid")
+    x = max_pool_2d(conv_2d(x, 192, 5, activation="relu"), 3, 2, padding="valid")
     x = conv_2d(x, 384, 3, activation="relu")
     x = conv_2d(x, 256, 3, activation="relu")
-    x = conv_2d(x, 256, 3, activation="relu")
-    return max_pool_2d(x, 3, 2, padding="valid")
+    return max_pool_2d(conv_2d(x, 256, 3, activation="relu"), 3, 2, padding="valid")  # conv5, pool5
 def vgg16(x):  # configuration D: 13 convs in 5 blocks, each block ending in a 2x2 pool
     for convs, filters in zip((2, 2, 3, 3, 3), (64, 128, 256, 512, 512)):
         for _ in range(convs):
@@ -69,31 +63,37 @@ def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a pr
             r = tf.nn.relu(conv_bn(r, filters, 3))
             x = tf.nn.relu(conv_bn(r, filters * 4, 1) + short)
     return fully_connected(tflearn.global_avg_pool(x), 1000)
-net = globals()[args.model](input_data([None, S, S, 3]) / 255.0)  # to [0, 1] as the first op
-if args.model != "resnet50":  # AlexNet's and VGG16's classifier; fc6 flattens its input
+net = globals()[TASK](input_data([None, S, S, 3]) / 255.0)  # to [0, 1] as the first op
+if TASK != "resnet50":  # AlexNet's and VGG16's classifier; fc6 flattens its input
     net = dropout(fully_connected(net, 4096, activation="relu"), 0.5)  # keep probability 0.5
     net = dropout(fully_connected(net, 4096, activation="relu"), 0.5)
     net = fully_connected(net, 1000)
-net = regression(net, metric=None, loss="softmax_categorical_crossentropy", to_one_hot=True,
-                 n_classes=1000, optimizer=(tflearn.SGD if OPT == "sgd" else tflearn.RMSProp)(1e-3))
-model = tflearn.DNN(net)
-# ---- timing: images/sec of each epoch, from its first step to its last --------------------
+net = regression(net, metric=None, loss="softmax_categorical_crossentropy", to_one_hot=True, n_classes=1000,  # labels
+                 optimizer=tflearn.SGD(1e-3) if TASK == "resnet50" else tflearn.RMSProp(1e-3, epsilon=1e-7))
+model = tflearn.DNN(net, clip_gradients=0)  # tflearn clips at global norm 5 unless told not to
+# ---- timing: images/sec of each epoch, from its first step to its last (CONTRACT.md's lines, printed as everywhere)
 class Throughput(tflearn.callbacks.Callback):
-    def on_train_begin(self, state):
-        params = sum(v.shape.num_elements() for v in tf.compat.v1.trainable_variables())
-        print(f"\nmodel {TAG} params={params} device={DEVICE} batch={args.batch} image_size={S} "
-              f"optimizer={OPT} lr=0.001 dtype=float32 data_format=channels_last", flush=True)
-        self.rates = []
-    def on_epoch_begin(self, state): self.start, self.losses = time.perf_counter(), []
-    def on_batch_end(self, state, snapshot=False): self.losses.append(state.loss_value)
-    def on_epoch_end(self, state):
-        self.rates.append(args.steps * args.batch * REPLICAS / (time.perf_counter() - self.start))
+    def on_train_begin(self, state):  # the model line's keys, read from the graph and session that train
+        ops, cfg = {o.type: o for o in model.session.graph.get_operations()}, model.session._config or tf.compat.v1.ConfigProto()
+        apply = next(o for t, o in ops.items() if "Apply" in t)  # the optimizer's update kernel, its hyperparameters:
+        hyper = [tf.make_ndarray(t.op.get_attr("value")) for t in apply.inputs if t.op.type == "Const"] + [0] * 3
+        clip = [tf.make_ndarray(o.get_attr("value")) for o in model.session.graph.get_operations() if "norm/mul/x" in o.name]
+        self.rates, self.replicas = [], len(model.trainer.train_ops)  # tflearn: one replica per train op
+        keys = dict(replicas=self.replicas, device=DEVICE, batch=BATCH, image_size=S, optimizer=apply.type.split("Apply")[1],
+                    params=sum(v.shape.num_elements() for v in tf.compat.v1.trainable_variables("^(?!tower)")),
+                    **{k: f"{v:g}" if v else "none" for k, v in zip(("lr", "rho", "momentum", "epsilon"), hyper)},
+                    clip=f"{clip[0]:g}" if clip else "none", dtype=ops["Conv2D"].get_attr("T").name,
+                    data_format=ops["Conv2D"].get_attr("data_format").decode(), intra_threads=cfg.intra_op_parallelism_threads,
+                    xla=cfg.graph_options.optimizer_options.global_jit_level > 0)  # no XLA unless asked for
+        print(f"\nmodel {TAG}", *[f"{k}={v}" for k, v in keys.items()], flush=True)
+    def on_epoch_begin(self, state):
+        self.start = time.perf_counter()
+    def on_epoch_end(self, state):  # the loss of the epoch's last step
+        self.rates.append(STEPS * BATCH * self.replicas / (time.perf_counter() - self.start))
         print(f"\nthroughput {TAG} epoch={len(self.rates)} images_per_sec={self.rates[-1]:.1f} "
-              f"loss={np.mean(self.losses):.4f}", flush=True)
-    def on_train_end(self, state):
-        med = statistics.median(timed := self.rates[1:] or self.rates)
-        print(f"\nsummary {TAG} images_per_sec={med:.1f} epochs_timed={len(timed)} "
-              f"spread_pct={(max(timed) - min(timed)) / med * 100:.1f}", flush=True)
+              f"loss={state.loss_value:.4f}", flush=True)
+    def on_train_end(self, state):  # epoch 1 is the warm-up
+        print(f"\nsummary {TAG} images_per_sec={statistics.median(self.rates[1:] or self.rates):.1f}", flush=True)
 # ---- train ---------------------------------------------------------------------------------
-model.fit(Cycle(x), Cycle(y), n_epoch=args.epochs, batch_size=args.batch, shuffle=False,
+model.fit(Cycle(x), Cycle(y), n_epoch=args.epochs, batch_size=BATCH, shuffle=False,
           show_metric=False, snapshot_epoch=False, callbacks=Throughput())

@@ -16,7 +16,10 @@ vgg16       |                                       | --image-size 64 --steps 4 
 resnet50    |                                       | --image-size 64 --steps 10 --epochs 3  | --image-size 64 --steps 2 --epochs 2 --batch 2 | 3600 1200 300
 '
 TASKS=(cifar10-cnn alexnet vgg16 resnet50)
-APIS=(tensorpack keras tflearn)       # repeat 1 runs them in this order; later repeats rotate it
+# Repeat 1 runs the APIs in this order; later repeats rotate it. keras-aa is the A/A run: Keras's
+# script once more, so that each repeat measures the noise between identical code (the collector's
+# noise band). Opposite Keras on the rotation, it always runs two places from Keras's run.
+APIS=(tensorpack keras tflearn keras-aa)
 SINGLE_DEVICE_APIS=" tflearn "        # no data-parallel trainer: only NUM_GPU 0 or 1
 CIFAR_URL=${RUN_ALL_CIFAR_URL:-https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz}
 KILL_GRACE_S=30
@@ -36,8 +39,11 @@ DIR: a second one into the same DIR exits 2 (the lock DIR/.run_all.lock is taken
 sweep holding it was killed).
 
 Cells are named <task>.<api>.g<NUM_GPU>, e.g. cifar10-cnn.keras.g0, resnet50.tensorpack.g2:
-  task: cifar10-cnn | alexnet | vgg16 | resnet50     api: tensorpack | keras | tflearn
-  g0 = trained on the CPU; gN = N devices in data parallel.
+  task: cifar10-cnn | alexnet | vgg16 | resnet50
+  api:  tensorpack | keras | tflearn | keras-aa
+  g0 = trained on the CPU; gN = N devices in data parallel. keras-aa runs the Keras script again
+  (an A/A run): the spread of keras-aa/keras across repeats is the noise band a difference between
+  APIs must exceed before the collector names a winner.
 
   --out DIR         where logs and results go (default: results/latest, with --quick: results/quick)
   --gpus "LIST"     device counts to run (default: 1 2 4 ... up to all GPUs found by nvidia-smi;
@@ -45,12 +51,15 @@ Cells are named <task>.<api>.g<NUM_GPU>, e.g. cifar10-cnn.keras.g0, resnet50.ten
                     without GPUs a count N >= 1 runs N replicas on the CPU.
   --only PATTERN    run only the cells matching PATTERN: a shell glob against the whole cell name
                     ('cifar10-cnn.*', '*.keras.g1') or a substring ('resnet50', 'tflearn');
-                    several patterns separated by commas.
-  --quick           smallest settings for every selected cell (a smoke test; default --repeat 1)
-  --repeat N        run every cell N times (default: 3 without GPUs, 1 with GPUs or --quick).
-                    Within a repeat a task's cells run back to back; the API order rotates from one
-                    repeat to the next (tensorpack keras tflearn, then keras tflearn tensorpack,
-                    ...). The order is written to DIR/plan.txt.
+                    several patterns separated by commas. The substring 'keras' selects both
+                    keras and keras-aa cells; without keras-aa no ratio can be established.
+  --quick           smallest settings for every selected cell (a smoke test: its results name no
+                    winner; default --repeat 1)
+  --repeat N        run every cell N times (default 3, with or without GPUs; 1 with --quick).
+                    A ratio between two APIs needs at least 2 repeats (3 by default) to be
+                    established. Within a repeat a task's cells run back to back; the API order
+                    rotates from one repeat to the next (tensorpack keras tflearn keras-aa, then
+                    keras tflearn keras-aa tensorpack, ...). The order is written to DIR/plan.txt.
   --cifar-data DIR  folder holding cifar-10-batches-py/, passed to the CIFAR scripts as --data.
                     Default: the cache ${XDG_CACHE_HOME:-~/.cache}/tf-api-bench/cifar10, downloaded
                     there when missing; without it the CIFAR cells are SKIPPED (not failed).
@@ -190,7 +199,7 @@ else
   while [ $n -le "$NGPU" ]; do COUNTS+=("$n"); n=$((n * 2)); done
   [ "${COUNTS[-1]}" -eq "$NGPU" ] || COUNTS+=("$NGPU")
 fi
-[ -n "$REPEAT" ] || REPEAT=$([ $QUICK = 1 ] || [ "$NGPU" -gt 0 ] && echo 1 || echo 3)
+[ -n "$REPEAT" ] || REPEAT=$([ $QUICK = 1 ] && echo 1 || echo 3)  # 3: enough pairs for a ratio
 
 selected() {  # cell -> is it selected by --only?
   [ -z "$ONLY" ] && return 0
@@ -241,6 +250,7 @@ trap ': >"$LOCK"' EXIT  # an empty lock file: the last sweep ended (a killed one
 cell_cmd() {  # cell -> CMD (array: script and args), MODE, LIMIT
   local task=${1%%.*} rest=${1#*.} api n extra var
   api=${rest%%.*}; n=${rest##*.g}
+  api=${api%-aa}  # keras-aa runs exactly what the keras cell runs
   if [ "$task" = cifar10-cnn ]; then CMD=("cifar10-cnn-$api.py" "$n")
   else CMD=("imagenet-$api.py" "$n" --model "$task"); fi
   if [ $QUICK = 1 ]; then MODE=quick; read -ra extra <<<"${ARGS_QUICK[$task]}"; LIMIT=${TO_QUICK[$task]}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
 KINDS = ("model", "throughput", "summary")
 
 
@@ -27,6 +28,14 @@ class Run:
 
     def of(self, kind):
         return [r for r in self.lines if r["kind"] == kind]
+
+    def record(self):
+        """The run's model line as the collector reads it: {task, gpus, api, lines: {model: ...}}."""
+        import collect  # tools/collect.py (conftest puts tools/ on the path)
+        (raw,) = [l for l in self.stdout.splitlines() if l.startswith("model ")]
+        _, model = collect.parse_line(raw)
+        return {"task": model["task"], "gpus": model["gpus"], "api": model["framework"],
+                "lines": {"model": model}}
 
     def __repr__(self):  # shown by pytest when an assertion fails
         return f"Run(rc={self.rc})\n--- stdout tail\n{self.stdout[-3000:]}\n--- stderr tail\n{self.stderr[-3000:]}"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CIFAR = ("cifar10-cnn.tensorpack.g0", "cifar10-cnn.keras.g0", "cifar10-cnn.tflearn.g0")
+CIFAR = ("cifar10-cnn.tensorpack.g0", "cifar10-cnn.keras.g0", "cifar10-cnn.tflearn.g0",
+         "cifar10-cnn.keras-aa.g0")  # keras-aa: Keras's script again, the A/A run
 RUN_LINE = re.compile(r"^run cell=(\S+) repeat=(\d+) start=\S+ load1=[\d.]+ cores=\d+ other_cpu=[\d.]+ "
                       r'timeout_s=\d+ mode=quick commit=\S+ data_generated=1 args="[^"]+" cmd="[^"]+"$',
                       re.M)
@@ -66,12 +67,12 @@ def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
     out = tmp_path / "sweep"
     common = ("--quick", "--only", "cifar10-cnn.*", "--out", out, "--cifar-data", gen_cifar)
 
-    # 1. one repeat of the three CIFAR cells; the Keras cell is made to fail
+    # 1. one repeat of the four CIFAR cells; the Keras cell is made to fail
     p = run_all(tmp_path, *common, RUN_ALL_EXTRA_ARGS_cifar10_cnn_keras_g0="--epochs 0")
     assert p.returncode == 1, p.output
     assert plan(out) == [("r1", c) for c in CIFAR]
     for i, cell in enumerate(CIFAR, 1):
-        assert re.search(rf"^\[{i}/3\] {re.escape(cell)} r1  elapsed \d+:\d\d  ETA (\?|\d+:\d\d)$",
+        assert re.search(rf"^\[{i}/4\] {re.escape(cell)} r1  elapsed \d+:\d\d  ETA (\?|\d+:\d\d)$",
                          p.stdout, re.M), p.output
         log = (out / "logs" / f"{cell}.r1.log").read_text()
         m = RUN_LINE.search(log)
@@ -82,7 +83,10 @@ def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
     for name in ("results.md", "results.csv", "results.json", "results.png"):
         assert (out / name).stat().st_size > 0, name
     r = runs(out)
-    assert r[(CIFAR[0], 1)]["status"] == r[(CIFAR[2], 1)]["status"] == "ok"
+    assert r[(CIFAR[0], 1)]["status"] == r[(CIFAR[2], 1)]["status"] == r[(CIFAR[3], 1)]["status"] == "ok"
+    aa = r[(CIFAR[3], 1)]  # the same script and arguments as the keras cell, apart from the hook
+    assert aa["api"] == "keras-aa" and aa["lines"]["model"]["framework"] == "keras"
+    assert aa["lines"]["run"]["args"].startswith("cifar10-cnn-keras.py 0 ")
     assert r[(CIFAR[0], 1)]["images_per_sec"] > 0 and len(r[(CIFAR[0], 1)]["epochs"]) == 2
     keras = r[(CIFAR[1], 1)]
     assert keras["status"] == "failed" and "--epochs" in keras["reason"], keras["reason"]
@@ -92,12 +96,12 @@ def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
     ok_cell = r"[\d,.]+ \(n=1 run\)( ⚠ busy machine \(1 run\(s\)\))?"  # other work may be flagged
     assert re.fullmatch(ok_cell, row[2]) and re.fullmatch(ok_cell, row[4]), row
     assert "status=failed" in (out / "logs" / f"{CIFAR[1]}.r1.log").read_text()
-    kept = {c: (out / "logs" / f"{c}.r1.log").stat().st_mtime for c in (CIFAR[0], CIFAR[2])}
+    kept = {c: (out / "logs" / f"{c}.r1.log").stat().st_mtime for c in CIFAR if c != CIFAR[1]}
 
     # 2. rerun: only the failed cell runs again; the failed log is kept aside; no new peak
     p = run_all(tmp_path, *common)
-    assert p.returncode == 0, p.output
-    assert p.stdout.count("done already, kept") == 2 and "measuring" not in p.stdout, p.output
+    assert p.returncode == 0, p.output  # no fairness mismatch either: each script's own spelling
+    assert p.stdout.count("done already, kept") == 3 and "measuring" not in p.stdout, p.output
     assert {c: (out / "logs" / f"{c}.r1.log").stat().st_mtime for c in kept} == kept
     assert [f.name.split(".r1.")[0] for f in (out / "logs" / "old").iterdir()] == [CIFAR[1]]
     assert all(v["status"] == "ok" for v in runs(out).values())
@@ -106,13 +110,17 @@ def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
     p = run_all(tmp_path, *common, "--repeat", 2)
     assert p.returncode == 0, p.output
     assert plan(out) == [("r1", c) for c in CIFAR] + [("r2", c) for c in CIFAR[1:] + CIFAR[:1]]
-    assert p.stdout.count("done already, kept") == 3 and p.stdout.count("    ok: ") == 3, p.output
+    assert p.stdout.count("done already, kept") == 4 and p.stdout.count("    ok: ") == 4, p.output
     r = runs(out)
-    assert len(r) == 6 and all(v["status"] == "ok" for v in r.values())
+    assert len(r) == 8 and all(v["status"] == "ok" for v in r.values())
     row = md_row(out, "CIFAR CNN")
-    assert all("n=2 runs" in c for c in row[2:5]), row
+    assert len(row) == 5 and all("n=2 runs" in c for c in row[2:5]), row  # keras-aa: no column
     md = (out / "results.md").read_text()
-    assert md.count("2 pairs") == 2, md
+    assert "- Runs: 8 (8 ok, 0 failed, 0 skipped)" in md
+    assert md.count("2 pairs") == 2 and "2 A/A pairs" in md, md
+    # a --quick sweep is a smoke test: it says so and names no winner
+    assert "SMOKE TEST" in md and md.count("smoke test: no comparison") == 2
+    assert "**" not in md.split("## Single device", 1)[1].split("## Hardware limit", 1)[0]
 
 
 def test_timeout_is_a_failure_with_its_reason(tmp_path, gen_cifar):
@@ -173,30 +181,42 @@ def test_plans(tmp_path):
     p = run_all(tmp_path, "--dry-run", "--out", out)  # CPU machine: every cell at g0, 3 repeats
     assert p.returncode == 0, p.output
     pl = plan(out)
-    assert len(pl) == 36 and {c.rsplit(".", 1)[1] for _, c in pl} == {"g0"}
+    assert len(pl) == 48 and {c.rsplit(".", 1)[1] for _, c in pl} == {"g0"}
     apis = lambda rep, task: [c.split(".")[1] for r, c in pl if r == rep and c.startswith(task + ".")]
-    assert apis("r1", "vgg16") == ["tensorpack", "keras", "tflearn"]
-    assert apis("r2", "vgg16") == ["keras", "tflearn", "tensorpack"]
-    assert apis("r3", "vgg16") == ["tflearn", "tensorpack", "keras"]
-    assert [c for _, c in pl[:12]] == [f"{t}.{a}.g0" for t in ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
-                                       for a in ("tensorpack", "keras", "tflearn")]
+    # keras-aa sits opposite keras in the rotation: always two runs away from it
+    assert apis("r1", "vgg16") == ["tensorpack", "keras", "tflearn", "keras-aa"]
+    assert apis("r2", "vgg16") == ["keras", "tflearn", "keras-aa", "tensorpack"]
+    assert apis("r3", "vgg16") == ["tflearn", "keras-aa", "tensorpack", "keras"]
+    assert [c for _, c in pl[:16]] == [f"{t}.{a}.g0" for t in ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
+                                       for a in ("tensorpack", "keras", "tflearn", "keras-aa")]
+    assert "r1 alexnet.keras-aa.g0: imagenet-keras.py 0 --model alexnet --image-size 128" in p.stdout
 
-    p = run_all(tmp_path, "--dry-run", "--out", out, RUN_ALL_NGPU="6")  # GPU machine: 1 repeat
+    p = run_all(tmp_path, "--dry-run", "--out", out, RUN_ALL_NGPU="6")  # GPU machine: 3 repeats too
     assert p.returncode == 0, p.output
-    cells = [c for _, c in plan(out)]
-    assert {r for r, _ in plan(out)} == {"r1"}
+    assert "repeats: 3" in p.stdout
+    cells = [c for r, c in plan(out) if r == "r1"]
+    assert {r for r, _ in plan(out)} == {"r1", "r2", "r3"}
     assert [c for c in cells if c.startswith("resnet50.")] == [
-        "resnet50.tensorpack.g1", "resnet50.keras.g1", "resnet50.tflearn.g1",
-        "resnet50.tensorpack.g2", "resnet50.keras.g2", "resnet50.tensorpack.g4",
-        "resnet50.keras.g4", "resnet50.tensorpack.g6", "resnet50.keras.g6"]
+        "resnet50.tensorpack.g1", "resnet50.keras.g1", "resnet50.tflearn.g1", "resnet50.keras-aa.g1",
+        "resnet50.tensorpack.g2", "resnet50.keras.g2", "resnet50.keras-aa.g2",
+        "resnet50.tensorpack.g4", "resnet50.keras.g4", "resnet50.keras-aa.g4",
+        "resnet50.tensorpack.g6", "resnet50.keras.g6", "resnet50.keras-aa.g6"]
     assert "r1 vgg16.keras.g2: imagenet-keras.py 2 --model vgg16  (time limit 3600s)" in p.stdout
+    assert "r1 vgg16.keras-aa.g2: imagenet-keras.py 2 --model vgg16  (time limit 3600s)" in p.stdout
     assert "r1 cifar10-cnn.tflearn.g1: cifar10-cnn-tflearn.py 1 --epochs 4 --data" in p.stdout
+
+    p = run_all(tmp_path, "--dry-run", "--out", out, "--quick", RUN_ALL_NGPU="6")  # quick: 1 repeat
+    assert p.returncode == 0 and "repeats: 1" in p.stdout, p.output
+    assert {r for r, _ in plan(out)} == {"r1"}
 
     p = run_all(tmp_path, "--dry-run", "--out", out, "--gpus", "1 2", "--only", "*.keras.*,tflearn",
                 "--repeat", "2")
     assert p.returncode == 0, p.output
     assert [c for r, c in plan(out) if r == "r1" and c.startswith("alexnet")] == [
         "alexnet.keras.g1", "alexnet.tflearn.g1", "alexnet.keras.g2"]
+    p = run_all(tmp_path, "--dry-run", "--out", out, "--only", "alexnet.keras")  # keras and keras-aa
+    assert p.returncode == 0, p.output
+    assert [c for r, c in plan(out) if r == "r2"] == ["alexnet.keras-aa.g0", "alexnet.keras.g0"]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -236,11 +256,12 @@ def test_bad_environment(tmp_path, var, value):
 def test_help():
     p = subprocess.run(["./run_all.sh", "--help"], cwd=REPO, capture_output=True, text=True)
     assert p.returncode == 0 and "cifar10-cnn.keras.g0" in p.stdout and "--repeat N" in p.stdout
+    assert "keras-aa" in p.stdout and "default 3, with or without GPUs; 1 with --quick" in p.stdout
 
 
 # ---- with the stand-in interpreter (tests/standin/python: contract lines in milliseconds) ----
 STANDIN = REPO / "tests" / "standin" / "python"
-ALEX = ("alexnet.tensorpack.g0", "alexnet.keras.g0", "alexnet.tflearn.g0")
+ALEX = ("alexnet.tensorpack.g0", "alexnet.keras.g0", "alexnet.tflearn.g0", "alexnet.keras-aa.g0")
 
 
 def standin(tmp_path, *args, **env):
@@ -252,16 +273,20 @@ def standin(tmp_path, *args, **env):
     ("--fake-summary 0", "images_per_sec=0 is not a finite positive number"),
     ("--fake-summary empty", "images_per_sec=(empty) is not a finite positive number"),
     ("--fake-summary 20.5", "does not match its throughput lines"),
-    ("--fake-cut", "summary line without epochs_timed (cut short?)"),
+    ("--fake-cut", "summary images_per_sec=2 does not match its throughput lines (median 205.0 over 2 epochs)"),
     ("--fake-exit 139", "exit code 139 after its summary line"),
     ("--fake-task vgg16", "model line says task=vgg16"),
+    ("--fake-replicas 2", "trained 2 replicas, asked for 1 (gpus=0)"),
 ])
 def test_a_run_is_ok_only_by_the_one_rule(tmp_path, extra, reason):
     out = tmp_path / "sweep"
     p = standin(tmp_path, "--only", "alexnet", "--out", out, RUN_ALL_EXTRA_ARGS_alexnet_keras_g0=extra)
-    assert p.returncode == 1, p.output
+    # replicas=2 also differs from the other APIs' replicas=1: a fairness mismatch (exit 3)
+    assert p.returncode == (3 if "replicas" in extra else 1), p.output
     r = runs(out)
-    assert r[(ALEX[0], 1)]["status"] == r[(ALEX[2], 1)]["status"] == "ok"
+    # the others ok, keras-aa (Keras's script again) included: its model line says framework=keras
+    assert r[(ALEX[0], 1)]["status"] == r[(ALEX[2], 1)]["status"] == r[(ALEX[3], 1)]["status"] == "ok"
+    assert r[(ALEX[3], 1)]["lines"]["model"]["framework"] == "keras"
     keras = r[(ALEX[1], 1)]
     assert keras["status"] == "failed" and reason in keras["reason"], keras["reason"]
     assert "status=failed" in (out / "logs" / f"{ALEX[1]}.r1.log").read_text()
@@ -269,15 +294,29 @@ def test_a_run_is_ok_only_by_the_one_rule(tmp_path, extra, reason):
     assert md_row(out, "AlexNet")[3].startswith("FAILED")
     # the failed run is redone by the next sweep, the ok ones are kept
     p = standin(tmp_path, "--only", "alexnet", "--out", out)
-    assert p.returncode == 0 and p.stdout.count("done already, kept") == 2, p.output
+    # exit 0: every run ok and no fairness mismatch (the stand-in spells its model line as each
+    # framework does: SGD/GradientDescent, channels_last/NHWC)
+    assert p.returncode == 0 and p.stdout.count("done already, kept") == 3, p.output
+    data = json.loads((out / "results.json").read_text())
+    assert data["fairness_mismatches"] == [] and all(r["status"] == "ok" for r in data["runs"])
+
+
+def test_a_summary_of_the_older_format_is_ok(tmp_path):
+    out = tmp_path / "sweep"
+    p = standin(tmp_path, "--only", "alexnet.keras", "--out", out,
+                RUN_ALL_EXTRA_ARGS_alexnet_keras_g0="--fake-old-summary")
+    assert p.returncode == 0, p.output
+    r = runs(out)
+    assert r[(ALEX[1], 1)]["lines"]["summary"]["epochs_timed"] == 2 and "epochs_timed" not in r[(ALEX[3], 1)]["lines"]["summary"]
+    assert all((x["status"], x["epochs_timed"], x["spread_pct"]) == ("ok", 2, 4.9) for x in r.values())
 
 
 def test_stale_runs_and_peak_of_another_plan_are_ignored(tmp_path):
     out = tmp_path / "sweep"
-    p = standin(tmp_path, "--quick", "--only", "alexnet.keras", "--out", out, "--repeat", 2)
+    p = standin(tmp_path, "--quick", "--only", "alexnet.keras.g0", "--out", out, "--repeat", 2)
     assert p.returncode == 0 and "measuring" in p.stdout, p.output
     assert "--quick" in (out / "logs" / "peak.log").read_text()
-    p = standin(tmp_path, "--only", "alexnet.keras", "--out", out)  # CPU settings, 1 repeat
+    p = standin(tmp_path, "--only", "alexnet.keras.g0", "--out", out)  # CPU settings, 1 repeat
     assert p.returncode == 0, p.output
     assert "done already, kept" not in p.stdout and "measuring" in p.stdout, p.output  # peak again
     assert "--quick" not in (out / "logs" / "peak.log").read_text()
@@ -316,10 +355,10 @@ def alive(pid):
 
 
 def start_sleeper(tmp_path, out, *args, **env):
-    """run_all.sh on alexnet.keras whose stand-in sleeps (with a grandchild) until stopped."""
+    """run_all.sh on alexnet.keras.g0 whose stand-in sleeps (with a grandchild) until stopped."""
     pids = tmp_path / f"pids-{out.name}"
     proc = subprocess.Popen(
-        ["./run_all.sh", "--repeat", "1", "--only", "alexnet.keras", "--out", str(out), *args],
+        ["./run_all.sh", "--repeat", "1", "--only", "alexnet.keras.g0", "--out", str(out), *args],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         env=env_for(tmp_path, RUN_ALL_PYTHON=str(STANDIN), STANDIN_PIDS=str(pids),
                     RUN_ALL_EXTRA_ARGS_alexnet_keras_g0="--fake-sleep 60", **env))
@@ -353,7 +392,7 @@ def test_interrupt_during_the_idle_sample(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=env_for(tmp_path, RUN_ALL_PYTHON=str(STANDIN), RUN_ALL_IDLE_SAMPLE_S="10"))
     first = ""
-    while not first.startswith("[1/3]"):
+    while not first.startswith("[1/4]"):  # tensorpack, keras, tflearn, keras-aa
         first = proc.stdout.readline()
         assert first or proc.poll() is None, "run_all.sh ended early"
     time.sleep(0.3)  # inside the 10 s idle sample before the first run
@@ -369,7 +408,7 @@ def test_interrupt_during_the_idle_sample(tmp_path):
 def test_one_sweep_per_folder_and_a_stale_lock_is_taken_over(tmp_path):
     out = tmp_path / "sweep"
     first, children = start_sleeper(tmp_path, out)
-    second = standin(tmp_path, "--only", "alexnet.keras", "--out", out)
+    second = standin(tmp_path, "--only", "alexnet.keras.g0", "--out", out)
     assert second.returncode == 2, second.output
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and "is in use by another run_all.sh" in lines[0], lines
@@ -379,6 +418,6 @@ def test_one_sweep_per_folder_and_a_stale_lock_is_taken_over(tmp_path):
     for pid in children:
         os.kill(pid, signal.SIGKILL)
     first.communicate(timeout=60)
-    third = standin(tmp_path, "--only", "alexnet.keras", "--out", out)
+    third = standin(tmp_path, "--only", "alexnet.keras.g0", "--out", out)
     assert third.returncode == 0, third.output
     assert "taking over the lock" in third.stdout and runs(out)[(ALEX[1], 1)]["status"] == "ok"

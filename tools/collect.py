@@ -9,12 +9,15 @@ counts when its first word is one of those and it carries key=value pairs (value
 "double-quoted" with \\" escapes); everything else in a log is ignored, except that the last
 error-looking line of a failed run is kept as its reason. Writes into DIR:
 
-  results.md    header (machine, versions, date, commit), single-device table, ratios vs Keras,
-                data-parallel table, hardware-limit table, fairness check, failed/skipped runs
+  results.md    header (machine, versions, date, commit), single-device table, ratios vs Keras
+                with the A/A noise band, data-parallel table, hardware-limit table, fairness
+                check, API-property table, failed/skipped runs (a --quick sweep: marked as a
+                smoke test, no winner named)
   results.csv   one row per run
   results.json  one record per run (every key of its lines, its epochs' images/sec), plus peak,
                 fairness findings and the exit status
-  results.png   grouped bar chart of the single-device table (error bars: min-max over repeats)
+  results.png   per task, each API's single-device images/sec relative to Keras (median of the
+                paired ratios, whiskers min-max), the A/A noise band shaded
 
 Which logs count: a log named <task>.<api>.g<N>.r<repeat>.log whose `run` line names that same
 cell and repeat. When DIR/plan.txt exists (run_all.sh writes it), only the runs it plans count,
@@ -25,10 +28,18 @@ logs/ that are no run log (a folder, no log lines) are skipped with a warning. T
 from logs/peak.log, and only if measured with the settings of the current plan.
 
 The rule for "ok" (verdict(); run_all.sh asks it too, through --check): exit code 0, a run_end
-line, a summary whose images_per_sec is a finite positive number equal to the median of its timed
-epochs' throughput lines (epochs_timed of them), and a model line naming the cell's task, API
-(FRAMEWORK_OF for an API that runs another API's script) and device count. Anything else is
-FAILED with its reason.
+line, a summary whose images_per_sec is a finite positive number equal to the median of its
+throughput lines of epochs >= 2 (epoch 1 alone when only one epoch ran; an older summary's
+epochs_timed, when present, must count those epochs), and a model line naming the cell's task, API
+(FRAMEWORK_OF for an API that runs another API's script) and device count, with replicas =
+max(gpus, 1) when it reports replicas. Anything else is FAILED with its reason. The within-run
+spread and the number of timed epochs are computed from the throughput lines (older logs' summary
+spread_pct and epochs_timed are not used).
+
+Fairness: the model lines' must-be-equal keys (FAIR_KEYS) are compared per task and device count
+after normalising each framework's spelling (numbers by value, "none" = 0 for the optimizer's
+hyperparameters, case-insensitive names, aliases: GradientDescent = SGD, NHWC = channels_last,
+NCHW = channels_first, xla on/off = True/False).
 
 Exit status: 0 all runs ok (skipped runs are not failures); 1 some run failed, a planned run has
 no log, or a log cannot be placed (stray, duplicate, unknown name); 3 fairness mismatch between
@@ -61,12 +72,29 @@ TASKS = ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
 TASK_LABEL = {"cifar10-cnn": "CIFAR CNN", "alexnet": "AlexNet", "vgg16": "VGG16",
               "resnet50": "ResNet50"}
 APIS = ("tensorpack", "keras", "tflearn")
-API_LABEL = {"tensorpack": "tensorpack", "keras": "Keras", "tflearn": "tflearn"}
+AA_API = "keras-aa"  # the A/A run: Keras's script run a second time in each repeat (noise band)
+API_LABEL = {"tensorpack": "tensorpack", "keras": "Keras", "tflearn": "tflearn",
+             AA_API: "Keras A/A"}
 # The framework= a cell's model line must name, for an API whose runs use another API's script
 # (keras-aa: a second Keras run, for an A/A comparison); every other API names itself.
-FRAMEWORK_OF = {"keras-aa": "keras"}
+FRAMEWORK_OF = {AA_API: "keras"}
 KNOWN_APIS = tuple(dict.fromkeys(APIS + tuple(FRAMEWORK_OF)))
-FAIR_KEYS = ("params", "batch", "optimizer", "lr", "dtype", "data_format", "image_size")
+# The model line's keys that must be equal across the APIs of a task and device count (CONTRACT.md),
+# and the keys that are properties of an API (reported, never flagged). var_dtype and
+# inter_threads are printed by no script now (issue-8 logs have them); a key absent from every run
+# of a task is not compared, so they cost nothing.
+FAIR_KEYS = ("replicas", "device", "batch", "image_size", "optimizer", "params", "lr", "rho",
+             "momentum", "epsilon", "clip", "dtype", "data_format", "intra_threads", "xla",
+             "var_dtype", "inter_threads")
+API_KEYS = ("input", "bn")
+# Each framework spells a value its own way (the scripts read it from the live objects): the
+# update kernel's name (tensorpack, tflearn: RMSProp, GradientDescent) or the Keras optimizer's
+# class (RMSprop, SGD); TF's layout names or Keras's. Compared lower-case, through these aliases.
+ALIASES = {"optimizer": {"gradientdescent": "sgd"},
+           "data_format": {"nhwc": "channels_last", "nchw": "channels_first"},
+           "xla": {"on": "true", "off": "false"}}
+ZERO_IS_NONE = ("lr", "rho", "momentum", "epsilon", "clip")  # "none when zero or not used"
+MAX_FALSE_WINNER = 0.05  # the largest chance, under pure noise, of the pattern that names a winner
 OTHER_CPU_LIMIT = 0.5  # cores busy with other work before/after a run -> warning
 GENERATED_LABEL = "generated CIFAR-format data"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAIRNESS = 0, 1, 2, 3
@@ -134,8 +162,10 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
     in order, `rc` is the exit code (None if unknown), `ended` says whether the log must already
     hold its run_end line, `error` is the log's last error-looking line. A run is ok only if it
     exited 0, has run_end (when `ended`), a summary whose images_per_sec is a finite positive
-    number equal to the median of its timed epochs' throughput lines, and a model line of the
-    cell's task and API (FRAMEWORK_OF). Anything else is "failed", with the first reason found.
+    number equal to the median of its timed epochs' throughput lines (timed_epochs(); an older
+    summary's epochs_timed, if present, must count them), and a model line of the cell's task, API
+    (FRAMEWORK_OF) and device count whose replicas, if reported, is max(gpus, 1). Anything else is
+    "failed", with the first reason found.
     """
     end, summ, model = lines.get("run_end", {}), lines.get("summary"), lines.get("model")
     if end.get("status") == "skipped":
@@ -151,9 +181,8 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
                                    "no summary line (run did not finish: interrupted or still running?)")
     if ended and not end:
         return "failed", "no run_end line (the sweep did not see the run finish: interrupted or killed?)"
-    for key in ("images_per_sec", "epochs_timed"):
-        if key not in summ:
-            return "failed", f"summary line without {key} (cut short?)"
+    if "images_per_sec" not in summ:
+        return "failed", "summary line without images_per_sec (cut short?)"
     ips = summ["images_per_sec"]
     if not is_number(ips) or ips <= 0:
         shown = ips if ips != "" else "(empty)"
@@ -161,11 +190,13 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
     rates = [e.get("images_per_sec") for e in epochs]
     if not rates or not all(is_number(v) and v > 0 for v in rates):
         return "failed", "throughput lines missing or not finite positive numbers"
-    timed = rates[1:] or rates  # epoch 1 is warm-up (CONTRACT.md)
+    timed = timed_epochs(rates)
     med = statistics.median(timed)
-    if not math.isclose(ips, med, rel_tol=2e-3, abs_tol=0.11) or summ["epochs_timed"] != len(timed):
-        return "failed", (f"summary images_per_sec={ips} epochs_timed={summ['epochs_timed']} does not "
-                          f"match its throughput lines (median {med:.1f} over {len(timed)} epochs)")
+    said = "" if "epochs_timed" not in summ else f" epochs_timed={summ['epochs_timed']}"
+    if (not math.isclose(ips, med, rel_tol=2e-3, abs_tol=0.11)
+            or ("epochs_timed" in summ and summ["epochs_timed"] != len(timed))):
+        return "failed", (f"summary images_per_sec={ips}{said} does not match its throughput "
+                          f"lines (median {med:.1f} over {len(timed)} epoch{'s' if len(timed) != 1 else ''})")
     if not model:
         return "failed", "no model line"
     want = {"task": task, "framework": FRAMEWORK_OF.get(api, api), "gpus": gpus}
@@ -173,7 +204,27 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
         if model.get(key) != value:
             return "failed", (f"model line says {key}={model.get(key, '(missing)')}, "
                               f"the cell {task}.{api}.g{gpus} needs {key}={value}")
+    if "replicas" in model and model["replicas"] != max(gpus, 1):
+        n, want = model["replicas"], max(gpus, 1)
+        trained = (f"trained {n} replica{'s' if n != 1 else ''}" if is_number(n)
+                   else f"model line says replicas={n if n != '' else '(empty)'}")
+        return "failed", f"{trained}, asked for {want} (gpus={gpus})"
     return "ok", ""
+
+
+def timed_epochs(rates):
+    """The images/sec of the timed epochs: epochs >= 2 (epoch 1 is the warm-up, CONTRACT.md), or
+    epoch 1 alone when only one epoch ran."""
+    return rates[1:] or rates
+
+
+def spread(rates):
+    """(within-run spread in % of the median: (max - min) / median * 100, number of timed epochs)
+    from a run's throughput lines; (None, 0) without usable ones."""
+    timed = [v for v in timed_epochs(rates) if is_number(v) and v > 0]
+    if not timed or len(timed) != len(timed_epochs(rates)):
+        return None, 0
+    return round((max(timed) - min(timed)) / statistics.median(timed) * 100, 1), len(timed)
 
 
 def read_lines(path):
@@ -230,9 +281,8 @@ def read_log(path):
     rec["status"], rec["reason"] = verdict(L, epochs, task, api, gpus, rc, ended=True,
                                            error=error_line(raw))
     rec["images_per_sec"] = summ.get("images_per_sec") if summ and rec["status"] == "ok" else None
-    rec["spread_pct"] = summ.get("spread_pct") if summ else None
-    rec["epochs_timed"] = summ.get("epochs_timed") if summ else None
     rec["epochs_images_per_sec"] = [e.get("images_per_sec") for e in rec["epochs"]]
+    rec["spread_pct"], rec["epochs_timed"] = spread(rec["epochs_images_per_sec"])
     model = L.get("model", {})
     rec["image_size"] = model.get("image_size") or flops.DEFAULT_SIZE.get(rec["task"])
     rec["device"] = model.get("device")
@@ -415,22 +465,83 @@ def cell_stats(recs, task, api, gpus):
     }
 
 
-def pair_ratio(recs, task, a, b, gpus):
-    """Ratio a/b of images/sec from each repeat where both ran ok; median, range, established."""
+def paired(recs, task, a, b, gpus):
+    """[(repeat, a/b)] of images/sec for each repeat in which both a and b ran ok."""
     by = {}
     for r in recs:
         if r["task"] == task and r["gpus"] == gpus and r["status"] == "ok" and r["api"] in (a, b):
             by.setdefault(r["repeat"], {})[r["api"]] = float(r["images_per_sec"])
-    pairs = [(rep, v[a] / v[b]) for rep, v in sorted(by.items()) if a in v and b in v and v[b] > 0]
+    return [(rep, v[a] / v[b]) for rep, v in sorted(by.items())
+            if positive(v.get(a)) and positive(v.get(b))]
+
+
+def positive(x):
+    """A usable images/sec for a ratio: a finite number above zero."""
+    return x is not None and math.isfinite(x) and x > 0
+
+
+def false_winner_chance(n, m):
+    """Chance that pure noise puts all n paired ratios beyond all m A/A ratios, on one side of 1.0.
+
+    With exchangeable noise the n + m log ratios' sizes are in random order, so the n paired ones
+    are the n largest with chance 1 / C(n + m, n), and their n signs agree with chance 2 / 2**n.
+    """
+    return 2.0 ** (1 - n) / math.comb(n + m, n)
+
+
+def decide(ratios, aa_ratios, level=MAX_FALSE_WINNER):
+    """Is a difference established by these paired ratios, given the A/A ratios of the same sweep?
+
+    The noise band is the largest |log| of the A/A ratios (identical code run twice). A difference
+    is established when every paired ratio lies beyond the band on the same side of 1.0, with at
+    least 2 pairs and 1 A/A pair, and the chance of that pattern under pure noise is <= level.
+    Returns {"established", "band" (the largest A/A deviation as a fraction, e.g. 0.04 for ±4 %),
+    "chance", "why"}; "why" says what is missing when not established.
+    """
+    logs = [math.log(r) for r in ratios]
+    aa_logs = [abs(math.log(r)) for r in aa_ratios]
+    n, m = len(logs), len(aa_logs)
+    band = max(aa_logs) if aa_logs else None
+    out = {"established": False, "band": math.exp(band) - 1 if aa_logs else None,
+           "chance": false_winner_chance(n, m) if n and m else None, "why": ""}
+    if n < 2:
+        out["why"] = f"only {n} pair{'s' if n != 1 else ''}, 2 needed"
+    elif not m:
+        out["why"] = "no A/A pair (keras-aa runs missing or failed): noise band unknown"
+    elif not (all(x > 0 for x in logs) or all(x < 0 for x in logs)):
+        out["why"] = "pairs on both sides of 1.0"
+    elif min(abs(x) for x in logs) <= band:
+        out["why"] = f"within noise band ±{percent(out['band'])}"
+    elif out["chance"] > level:
+        out["why"] = (f"too few pairs: {n} pairs and {m} A/A pair{'s' if m != 1 else ''} leave a "
+                      f"{100 * out['chance']:.1f} % chance of this by noise alone")
+    else:
+        out["established"] = True
+    return out
+
+
+def percent(frac):
+    """A fraction as a percentage: 0.0412 -> '4.1 %'."""
+    return f"{100 * frac:.1f} %"
+
+
+def aa_ratios(recs, task, gpus):
+    """keras-aa / keras per repeat: the A/A pairs of a task and device count."""
+    return paired(recs, task, AA_API, "keras", gpus)
+
+
+def pair_ratio(recs, task, a, b, gpus):
+    """Ratio a/b of images/sec from each repeat where both ran ok: median, range, and whether the
+    difference is established beyond the A/A noise band (see decide)."""
+    pairs = paired(recs, task, a, b, gpus)
+    aa = aa_ratios(recs, task, gpus)
     repeats = sorted({r["repeat"] for r in recs if r["task"] == task and r["gpus"] == gpus
                       and r["api"] in (a, b)})
-    if not pairs:
-        return {"pairs": [], "repeats": repeats, "median": None, "min": None, "max": None,
-                "established": False}
-    vals = [p[1] for p in pairs]
-    lo, hi = min(vals), max(vals)
-    return {"pairs": pairs, "repeats": repeats, "median": statistics.median(vals),
-            "min": lo, "max": hi, "established": len(vals) >= 2 and (lo > 1.0 or hi < 1.0)}
+    verdict = decide([v for _, v in pairs], [v for _, v in aa])
+    vals = [v for _, v in pairs]
+    return {"pairs": pairs, "repeats": repeats, "aa_pairs": aa,
+            "median": statistics.median(vals) if vals else None,
+            "min": min(vals) if vals else None, "max": max(vals) if vals else None, **verdict}
 
 
 def fastest(recs, task, gpus):
@@ -445,31 +556,54 @@ def fastest(recs, task, gpus):
     return None
 
 
+def norm_value(v, key=None):
+    """A model-line value for comparison: 0.01, 1e-2 and 0.010 are the same number; names are
+    compared lower-case through ALIASES (RMSProp = RMSprop, GradientDescent = SGD,
+    NHWC = channels_last, xla on = True); for the optimizer's hyperparameters "none" = 0."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if key in ZERO_IS_NONE and v == 0:
+            return "none"
+        return repr(float(v))
+    s = str(v).lower()
+    return ALIASES.get(key, {}).get(s, s)
+
+
 def fairness(recs):
-    """Differences between the `model` lines of one task, as a list of findings."""
+    """Differences in the must-be-equal keys (FAIR_KEYS) of the `model` lines of one task and
+    device count, as a list of findings. A key absent from every run of a task is not compared
+    (logs made before the key existed); present in some runs and absent in others is a mismatch."""
     out = []
     for task in TASKS:
         runs = [r for r in recs if r["task"] == task and "model" in r["lines"]]
-        for key in FAIR_KEYS:
-            seen = {}
-            for r in runs:
-                v = r["lines"]["model"].get(key)
-                if v is None:
+        present = {k for r in runs for k in r["lines"]["model"]}
+        for g in sorted({r["gpus"] for r in runs}):
+            group = [r for r in runs if r["gpus"] == g]
+            for key in FAIR_KEYS:
+                if key not in present:
                     continue
-                norm = repr(float(v)) if isinstance(v, (int, float)) else str(v).lower()
-                seen.setdefault(r["api"], {}).setdefault(norm, v)
-            distinct = {n for vs in seen.values() for n in vs}
-            if len(distinct) > 1:
-                out.append({"task": task, "key": key,
-                            "values": {api: sorted(map(str, vs.values())) for api, vs in seen.items()}})
-        for g in sorted({r["gpus"] for r in runs}):  # where the replicas actually ran
-            seen = {}
-            for r in runs:
-                if r["gpus"] == g and r["lines"]["model"].get("device") is not None:
-                    seen.setdefault(r["api"], set()).add(str(r["lines"]["model"]["device"]))
-            if len({d for ds in seen.values() for d in ds}) > 1:
-                out.append({"task": task, "key": f"device (gpus={g})",
-                            "values": {api: sorted(ds) for api, ds in seen.items()}})
+                seen = {}
+                for r in group:
+                    v = r["lines"]["model"].get(key)
+                    norm, shown = (None, "absent") if v is None else (norm_value(v, key), str(v))
+                    seen.setdefault(r["api"], {}).setdefault(norm, shown)
+                if len({n for vs in seen.values() for n in vs}) > 1:
+                    out.append({"task": task, "gpus": g, "key": key,
+                                "values": {api: sorted(vs.values()) for api, vs in seen.items()}})
+    return out
+
+
+def api_properties(recs):
+    """{(task, gpus): {key: {api: [values]}}} of the API_KEYS found in the model lines."""
+    out = {}
+    for task in TASKS:
+        for r in recs:
+            model = r["lines"].get("model", {})
+            if r["task"] != task or r["api"] not in APIS:
+                continue
+            for key in API_KEYS:
+                if key in model:
+                    vals = out.setdefault((task, r["gpus"]), {}).setdefault(key, {})
+                    vals.setdefault(r["api"], set()).add(str(model[key]))
     return out
 
 
@@ -576,16 +710,38 @@ def cell_text(st, bold=False):
     return md(txt)
 
 
-def ratio_text(pr, a, b):
+def ratio_text(pr, a, b, quick=False):
     if pr["median"] is None:
         return "— (no pair of ok runs)"
     n, R = len(pr["pairs"]), len(pr["repeats"])
     pairs = f"{n} pair{'s' if n != 1 else ''}" + (f" of {R} repeats" if R > n else "")
     rng = f"{pr['min']:.2f}–{pr['max']:.2f}, {pairs}"
+    if quick:
+        return f"{pr['median']:.2f}× ({rng}): smoke test: no comparison"
     if pr["established"]:
         win = a if pr["median"] > 1 else b
         return f"**{pr['median']:.2f}×** ({rng}): **{API_LABEL[win]} faster**"
-    return f"{pr['median']:.2f}× ({rng}): not established"
+    return f"{pr['median']:.2f}× ({rng}): not established ({pr['why']})"
+
+
+def band_text(aa):
+    """The A/A column: the noise band and the A/A ratios it comes from."""
+    if not aa:
+        return "— (no A/A pair)"
+    vals = [v for _, v in aa]
+    band = max(abs(math.log(v)) for v in vals)
+    n = len(vals)
+    return (f"±{percent(math.exp(band) - 1)} ({min(vals):.2f}–{max(vals):.2f}, "
+            f"{n} A/A pair{'s' if n != 1 else ''})")
+
+
+def is_quick(recs):
+    """True when any run was made with run_all.sh --quick (its `run` line says mode=quick)."""
+    return any(r["lines"].get("run", {}).get("mode") == "quick" for r in recs)
+
+
+def gpus_label(g):
+    return "cpu" if g == 0 else f"gpus={g}"
 
 
 def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
@@ -614,13 +770,21 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
     if gen:
         L += [f"- **CIFAR figures use {GENERATED_LABEL}** (tools/make_cifar_data.py), not the real "
               "CIFAR-10 set; throughput does not depend on pixel values, but label them as such."]
+    quick = is_quick(recs)
+    if quick:
+        L += ["", "> **SMOKE TEST (`run_all.sh --quick`).** Tiny settings that only check that every "
+              "cell runs end to end: the figures below measure start-up more than training and "
+              "compare nothing. No winner is named; for a comparison run the default sweep."]
     L += [""]
     if fair:
         L += ["## FAIRNESS MISMATCH", "",
-              "The APIs' `model` lines differ for the same task, so their figures are not comparable:", ""]
+              "The APIs' `model` lines differ for the same task and device count, so their figures "
+              "are not comparable:", ""]
         for f in fair:
-            vals = "; ".join(f"{API_LABEL.get(a, a)}: {', '.join(v)}" for a, v in f["values"].items())
-            L += [f"- {TASK_LABEL.get(f['task'], f['task'])}: `{f['key']}` differs ({md(vals)})"]
+            vals = "; ".join(f"{API_LABEL.get(a, a)}: {', '.join(v)}"
+                             for a, v in sorted(f["values"].items()))
+            L += [f"- {TASK_LABEL.get(f['task'], f['task'])} ({gpus_label(f['gpus'])}): "
+                  f"`{f['key']}` differs ({md(vals)})"]
         L += [""]
 
     # single device
@@ -633,7 +797,7 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
           "|---|---|" + "---|" * len(APIS)]
     for task in TASKS:
         g = single_gpus(recs, task)
-        win = fastest(recs, task, g)
+        win = None if quick else fastest(recs, task, g)
         cells = [cell_text(cell_stats(recs, task, a, g), bold=(a == win)) for a in APIS]
         L += [f"| {md(task_label(task, recs))} | {device_label(recs, task, g)} | " + " | ".join(cells) + " |"]
     L += [""]
@@ -641,16 +805,26 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
     # ratios
     L += ["## Ratios vs Keras", "",
           "Each ratio is an API's images/sec divided by Keras's from the two runs of the same "
-          "repeat (made close together: the APIs of a task run one after the other, and once the "
-          "order rotates a third API may run between the two), shown as the median over "
-          "repeats with its min–max and the number of such pairs. A winner is named (in bold) only "
-          "when there are at least two pairs and all of them fall on the same side of 1.0; "
-          "otherwise the table says \"not established\".", "",
-          "| Task | tensorpack / Keras | tflearn / Keras |", "|---|---|---|"]
+          "repeat, shown as the median over repeats with its min–max and the number of such pairs. "
+          "The two runs are made close together but not always back to back: a task's runs follow "
+          "one another and the API order rotates from one repeat to the next, so another API's run "
+          "or the A/A run (or both) may run between the two runs of a pair.", "",
+          "Every repeat also runs Keras's script a second time (`keras-aa`), and the largest "
+          "deviation of keras-aa/Keras from 1.0 is the A/A noise band: what identical code varies "
+          "by on this machine. A winner is named (in bold) only when every paired ratio lies "
+          "beyond that band on the same side of 1.0 and pure noise would produce that pattern with "
+          f"a chance of at most {100 * MAX_FALSE_WINNER:g} % (2^(1−n) / C(n+m, n) for n pairs and "
+          "m A/A pairs: 1.25 % for 3 and 3); otherwise the table says \"not established\" and "
+          "why."]
+    if quick:
+        L += ["", "Smoke test: the ratios are shown for completeness and compare nothing."]
+    L += ["", "| Task | tensorpack / Keras | tflearn / Keras | A/A band (keras-aa / Keras) |",
+          "|---|---|---|---|"]
     for task in TASKS:
         g = single_gpus(recs, task)
-        cells = [ratio_text(pair_ratio(recs, task, a, "keras", g), a, "keras")
+        cells = [ratio_text(pair_ratio(recs, task, a, "keras", g), a, "keras", quick)
                  for a in ("tensorpack", "tflearn")]
+        cells.append(band_text(aa_ratios(recs, task, g)))
         L += [f"| {md(task_label(task, recs))} | " + " | ".join(md(c) for c in cells) + " |"]
     L += [""]
 
@@ -727,6 +901,28 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
         L += ["", "Model/FLOP-count mismatches:", ""] + notes
     L += [""]
 
+    # API properties
+    props = api_properties(recs)
+    L += ["## API properties", "",
+          "Differences that stay because they are the API: how a batch reaches the device "
+          "(`input`) and, for ResNet50, whether batch norm is fused (`bn`), as each script's "
+          "`model` line reports them. The keys that must be equal are checked above "
+          "(fairness)."]
+    if props:
+        L += ["", "| Task | key | " + " | ".join(API_LABEL[a] for a in APIS) + " |",
+              "|---|---|" + "---|" * len(APIS)]
+        for (task, g), keys in props.items():
+            for key in API_KEYS:
+                vals = keys.get(key, {})
+                if not vals or all(v == {"none"} for v in vals.values()):
+                    continue
+                cells = [", ".join(sorted(vals[a])) if a in vals else "—" for a in APIS]
+                L += [f"| {md(task_label(task, recs))}, {gpus_label(g)} | `{key}` | "
+                      + " | ".join(md(c) for c in cells) + " |"]
+    else:
+        L += ["", "No run reports them (logs made before the model line carried `input` and `bn`)."]
+    L += [""]
+
     # busy machine
     warned = [r for r in recs if r["load_warning"]]
     L += ["## Machine load", "",
@@ -799,43 +995,64 @@ def write_json(d, recs, peak, fair, info, exit_status, sweep=None):
 
 
 def write_png(d, recs, info, peak):
+    """Per task, each API's throughput relative to Keras: the median of the paired ratios over
+    repeats with their min–max as whiskers, a line at 1.0 and the A/A noise band shaded."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
+    quick = is_quick(recs)
+    others = [a for a in APIS if a != "keras"]
+    colors = {"tensorpack": "#1f77b4", "tflearn": "#2ca02c"}
+    offset = {a: (i - (len(others) - 1) / 2) * 0.22 for i, a in enumerate(others)}
     fig, ax = plt.subplots(figsize=(10, 5.5))
-    width = 0.8 / len(APIS)
-    colors = {"tensorpack": "#1f77b4", "keras": "#d62728", "tflearn": "#2ca02c"}
-    ymin = ymax = None
-    for i, api in enumerate(APIS):
-        xs, ys, lo, hi, marks = [], [], [], [], []
-        for t, task in enumerate(TASKS):
-            st = cell_stats(recs, task, api, single_gpus(recs, task))
-            x = t + (i - (len(APIS) - 1) / 2) * width
-            if st["median"]:
-                xs.append(x)
-                ys.append(st["median"])
-                lo.append(st["median"] - st["min"])
-                hi.append(st["max"] - st["median"])
-            else:
-                marks.append((x, "failed" if st["failed"] else "skipped" if st["skipped"]
-                              else "no data"))
-        if ys:
-            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=API_LABEL[api],
-                   color=colors[api])
-            for x, y, h in zip(xs, ys, hi):
-                ax.annotate(fmt_ips(y), (x, y + h), xytext=(0, 4), textcoords="offset points",
-                            ha="center", fontsize=8)
-            ymin = min(ys + ([ymin] if ymin else []))
-            ymax = max([y + h for y, h in zip(ys, hi)] + ([ymax] if ymax else []))
+    ax.axhline(1.0, color="#d62728", lw=1.5, label="Keras (= 1.0)", zorder=1)
+    extremes = [1.0]
+    for t, task in enumerate(TASKS):
+        g = single_gpus(recs, task)
+        aa = aa_ratios(recs, task, g)
+        if aa:
+            band = max(abs(math.log(v)) for _, v in aa)
+            lo, hi = math.exp(-band), math.exp(band)
+            ax.fill_between([t - 0.42, t + 0.42], lo, hi, color="0.85", lw=0, zorder=0,
+                            label="A/A noise band (keras-aa / Keras)" if t == 0 else None)
+            ax.text(t + 0.42, hi, f"±{percent(hi - 1)}", ha="right", va="bottom", fontsize=7,
+                    color="0.4")
+            extremes += [lo, hi]
         else:
-            ax.bar([], [], width, label=API_LABEL[api], color=colors[api])
-        for x, text in marks:
-            ax.text(x, 0.02, text, rotation=90, ha="center", va="bottom", fontsize=8,
-                    transform=ax.get_xaxis_transform(), color="0.4")
-    if ymin:
-        ax.set_yscale("log")
-        ax.set_ylim(ymin / 10, ymax * 3)
+            ax.annotate("no A/A pair", (t, 1.0), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7, color="0.4")
+        for api in others:
+            x = t + offset[api]
+            pr = pair_ratio(recs, task, api, "keras", g)
+            if pr["median"] is None:
+                ax.text(x, 0.02, "no\npair", ha="center", va="bottom", fontsize=7,
+                        transform=ax.get_xaxis_transform(), color="0.4")
+                continue
+            won = pr["established"] and not quick
+            ax.errorbar([x], [pr["median"]], yerr=[[pr["median"] - pr["min"]],
+                                                   [pr["max"] - pr["median"]]],
+                        fmt="o", ms=8, capsize=4, color=colors[api], zorder=3,
+                        markerfacecolor=colors[api] if won else "white", markeredgewidth=1.8)
+            n = len(pr["pairs"])
+            ax.annotate(f"{pr['median']:.2f}×\n{n} pair{'s' if n != 1 else ''}",
+                        (x, pr["max"]), xytext=(0, 4), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7)
+            extremes += [pr["min"], pr["max"]]
+    for api in others:  # legend entries: one filled, one hollow marker per API
+        ax.errorbar([], [], fmt="o", ms=7, color=colors[api], label=f"{API_LABEL[api]} / Keras")
+    ax.errorbar([], [], fmt="o", ms=7, color="0.3", markerfacecolor="white",
+                label="hollow: not established")
+    ax.set_yscale("log")
+    low, high = min(extremes), max(extremes)
+    span = max(math.log(high / low), 0.2)
+    ax.set_ylim(low * math.exp(-0.12 * span), high * math.exp(0.3 * span))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ticks = [v for v in (0.25, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 4)
+             if ax.get_ylim()[0] <= v <= ax.get_ylim()[1]]
+    ax.set_yticks(ticks)
     ax.set_xlim(-0.5, len(TASKS) - 0.5)
     ax.set_xticks(range(len(TASKS)))
     labels = []
@@ -843,13 +1060,17 @@ def write_png(d, recs, info, peak):
         lab = task_label(task, recs).replace(" (", "\n(")
         labels.append(lab + ("\n(gpu×1)" if single_gpus(recs, task) else "\n(cpu)"))
     ax.set_xticklabels(labels, fontsize=9)
-    ax.set_ylabel("training images/sec (log scale)")
-    fig.text(0.01, 0.01, "bars: median over repeats; whiskers: min–max over repeats",
-             fontsize=8, color="0.3")
+    ax.set_ylabel("images/sec relative to Keras (log scale)")
+    fig.text(0.01, 0.01, "markers: median over repeats of the paired ratio API / Keras; whiskers: "
+             "min–max of the pairs; filled: established (beyond the A/A band, see results.md); "
+             "absolute figures: results.md", fontsize=7, color="0.3")
     where = (f"{len(info['gpus'])} × {info['gpus'][0]}" if info["gpus"]
              else f"{info['cpu']}, {info['cores']} cores")
-    ax.set_title(f"Single-device training throughput — {where}", fontsize=11)
-    ax.legend()
+    title = f"Single-device training throughput relative to Keras — {where}"
+    if quick:
+        title = "SMOKE TEST (--quick): no comparison — " + title
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(os.path.join(d, "results.png"), dpi=110)
     plt.close(fig)

@@ -1,0 +1,150 @@
+"""Fairness is checked by the machine: the model line's fingerprint is read from what trains, every
+must-be-equal key can be flagged (a mutated copy of a script gets caught), and the sections meant to
+be the same text in counterpart scripts are the same text."""
+import re
+
+import pytest
+
+from conftest import REPO, run_script
+
+import collect  # noqa: E402  (tools/, on the path through conftest)
+
+APIS = ("tensorpack", "keras", "tflearn")
+FAMILIES = {"cifar10-cnn": [f"cifar10-cnn-{a}.py" for a in APIS],
+            "imagenet": [f"imagenet-{a}.py" for a in APIS]}
+ALL = FAMILIES["cifar10-cnn"] + FAMILIES["imagenet"]
+TINY = ("--epochs", 1, "--steps", 2)
+
+
+def section(text, title):
+    """The lines of the section whose header starts with `# ---- <title>`, up to the next header."""
+    lines = text.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith(f"# ---- {title}"))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("# ---- ")), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def statement(text, first):
+    """The whole statement that starts with the (stripped) line prefix `first`, continuation lines
+    included (they are indented deeper than its first line)."""
+    lines = text.splitlines()
+    i = next(i for i, l in enumerate(lines) if l.strip().startswith(first))
+    indent = len(lines[i]) - len(lines[i].lstrip())
+    out = [lines[i].strip()]
+    for l in lines[i + 1:]:
+        if not l.strip() or len(l) - len(l.lstrip()) <= indent:
+            break
+        out.append(l.strip())
+    return "\n".join(out)
+
+
+def read(script):
+    return (REPO / script).read_text()
+
+
+# ---- the same text where counterparts are meant to be the same ------------------------------
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_command_line_is_the_same_text_in_a_family(family):
+    texts = {s: section(read(s), "command line") for s in FAMILIES[family]}
+    assert len(set(texts.values())) == 1, "edit one script's command line, edit all three: " + \
+        ", ".join(texts)
+
+
+@pytest.mark.parametrize("first", [
+    'print(f"\\nmodel {TAG}"', 'print(f"\\nthroughput {TAG}', 'print(f"\\nsummary {TAG}',
+    "self.rates.append(", '**{k: f"{v:g}" if v else "none"', "# ---- timing",
+])
+def test_timing_and_reporting_are_the_same_text_in_all_six(first):
+    texts = {s: statement(read(s), first).splitlines()[0] for s in ALL}
+    assert len(set(texts.values())) == 1, texts
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_graph_mode_fingerprint_is_the_same_text(family):
+    """tensorpack and tflearn both train a TF1 graph: they read their keys the same way."""
+    tp, tfl = (read(s) for s in FAMILIES[family][::2])
+    for first in ("apply = ", "hyper = ", "keys = dict("):
+        assert statement(tp, first) == statement(tfl, first), first
+
+
+def test_no_fingerprint_value_is_typed():
+    """The model line's values come from objects, never from literals like lr=0.001."""
+    typed = re.compile(r"\b(optimizer|lr|rho|momentum|epsilon|clip|dtype|data_format|xla|replicas|"
+                       r"intra_threads)=(\d[\w.+-]*|True|False|None|\"[^\"]*\"|'[^']*')\s*[,)]")
+    for s in ALL:
+        keys = statement(read(s), "keys = dict(")
+        assert not typed.search(keys), (s, typed.search(keys).group(0))
+
+
+def test_same_fixture_normalises_aliases():
+    """The collector compares what each framework calls the same thing as the same."""
+    def rec(api, **model):
+        return {"task": "cifar10-cnn", "gpus": 0, "api": api, "lines": {"model": model}}
+    same = [rec("tensorpack", optimizer="RMSProp", data_format="NHWC"),
+            rec("keras", optimizer="RMSprop", data_format="channels_last")]
+    assert collect.fairness(same) == []
+    sgd = [rec("tflearn", optimizer="GradientDescent"), rec("keras", optimizer="SGD")]
+    assert collect.fairness(sgd) == []
+    differ = [rec("tensorpack", optimizer="RMSProp"), rec("keras", optimizer="SGD")]
+    assert [f["key"] for f in collect.fairness(differ)] == ["optimizer"]
+
+
+# ---- each must-be-equal key can fail: a mutated copy of a script is flagged ---------------------
+
+def model_record(run):
+    assert run.rc == 0, run
+    return run.record()
+
+
+@pytest.fixture(scope="module")
+def unmodified(cifar_dir):
+    return {api: model_record(run_script(f"cifar10-cnn-{api}.py", 0, "--data", cifar_dir, *TINY))
+            for api in APIS}
+
+
+# (script, text in it, replacement, key, value the model line must then show)
+MUTATIONS = [
+    ("keras", "RMSprop(1e-4)", "RMSprop(2e-4)", "lr", "0.0002"),
+    ("keras", "keras.optimizers.RMSprop(1e-4)", "keras.optimizers.SGD(1e-4)", "optimizer", "SGD"),
+    ("keras", "jit_compile=False", "jit_compile=True", "xla", "True"),
+    ("keras", "import keras\n", "import keras\nkeras.mixed_precision.set_global_policy('mixed_bfloat16')\n",
+     "dtype", "bfloat16"),
+    ("tflearn", "clip_gradients=0", "clip_gradients=5.0", "clip", "5"),
+    ("tensorpack", "config.intra_op_parallelism_threads = 0", "config.intra_op_parallelism_threads = 1",
+     "intra_threads", "1"),
+    ("tensorpack", "RMSPropOptimizer(1e-4, epsilon=1e-7)", "RMSPropOptimizer(1e-4, epsilon=1e-10)",
+     "epsilon", "1e-10"),
+    ("tflearn", "RMSProp(1e-4, epsilon=1e-7)", "RMSProp(1e-4, decay=0.99, epsilon=1e-7)", "rho", "0.99"),
+]
+
+
+@pytest.mark.parametrize("api,old,new,key,value", MUTATIONS, ids=[f"{m[0]}-{m[3]}" for m in MUTATIONS])
+def test_a_changed_setting_is_read_and_flagged(api, old, new, key, value, tmp_path, cifar_dir, unmodified):
+    text = read(f"cifar10-cnn-{api}.py")
+    assert old in text, f"the mutation no longer applies: {old!r}"
+    mutant = tmp_path / f"cifar10-cnn-{api}.py"
+    mutant.write_text(text.replace(old, new, 1))
+    changed = model_record(run_script(mutant, 0, "--data", cifar_dir, *TINY))
+    assert str(changed["lines"]["model"][key]) == value, changed["lines"]["model"]
+    assert str(unmodified[api]["lines"]["model"][key]) != value
+    others = [unmodified[a] for a in APIS if a != api]
+    assert collect.fairness(others + [unmodified[api]]) == []  # the unmodified three agree
+    assert key in [f["key"] for f in collect.fairness(others + [changed])]
+
+
+def replicas_ok(model):
+    """The replicas that trained are the ones asked for (CPU: one)."""
+    return int(model["replicas"]) == max(int(model["gpus"]), 1)
+
+
+def test_a_single_tower_trainer_is_caught(tmp_path, cifar_dir):
+    """Swapping the data-parallel trainer for a single tower: the model line says so."""
+    old = "SyncMultiGPUTrainerReplicated(NUM_GPU) if NUM_GPU > 1 else SimpleTrainer()"
+    text = read("cifar10-cnn-tensorpack.py")
+    assert old in text
+    mutant = tmp_path / "cifar10-cnn-tensorpack.py"
+    mutant.write_text(text.replace(old, "SimpleTrainer()"))
+    run = run_script(mutant, 2, "--data", cifar_dir, *TINY)
+    (model,) = run.of("model")
+    assert model["replicas"] == "1" and not replicas_ok(model), run
