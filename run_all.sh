@@ -18,7 +18,8 @@ resnet50    |                                       | --image-size 64 --steps 10
 TASKS=(cifar10-cnn alexnet vgg16 resnet50)
 # Repeat 1 runs the APIs in this order; later repeats rotate it. keras-aa is the A/A run: Keras's
 # script once more, so that each repeat measures the noise between identical code (the collector's
-# noise band). Opposite Keras on the rotation, it always runs two places from Keras's run.
+# noise band). Opposite Keras on the rotation, it runs two places from Keras's run (one place in
+# cells without tflearn: data parallel, or a narrower --only).
 APIS=(tensorpack keras tflearn keras-aa)
 SINGLE_DEVICE_APIS=" tflearn "        # no data-parallel trainer: only NUM_GPU 0 or 1
 CIFAR_URL=${RUN_ALL_CIFAR_URL:-https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz}
@@ -87,8 +88,9 @@ other_cpu: cores kept busy by other work during the second before the run starts
 after it ends (in `run_end`), while nothing of the sweep runs; the collector warns above 0.5.
 
 A run is ok only if it exited 0 with a summary whose images/sec is a finite positive number
-matching its throughput lines, and a model line of the cell's task and API (tools/collect.py's
-rule); anything else is FAILED with its reason.
+matching its throughput lines (their median over epochs >= 2), and a model line of the cell's
+task, API and device count (and, where it reports them, max(NUM_GPU, 1) replicas): the rule of
+tools/collect.py; anything else is FAILED with its reason.
 
 Exit status: 0 all ok (skipped CIFAR cells included); 1 a run failed (or the collector found a
 missing, stray or duplicate log); 3 the collector found a fairness mismatch; 2 bad input or DIR in

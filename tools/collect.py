@@ -1058,7 +1058,7 @@ def write_png(d, recs, info, peak):
     labels = []
     for task in TASKS:
         lab = task_label(task, recs).replace(" (", "\n(")
-        labels.append(lab + ("\n(gpu×1)" if single_gpus(recs, task) else "\n(cpu)"))
+        labels.append(lab + f"\n({device_label(recs, task, single_gpus(recs, task))})")
     ax.set_xticklabels(labels, fontsize=9)
     ax.set_ylabel("images/sec relative to Keras (log scale)")
     fig.text(0.01, 0.01, "markers: median over repeats of the paired ratio API / Keras; whiskers: "
