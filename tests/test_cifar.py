@@ -52,7 +52,7 @@ def test_contract_lines(runs, api):
     assert model["batch"] == "32" and model["image_size"] == "32"
     assert (model["optimizer"].lower(), float(model["lr"])) == ("rmsprop", 1e-4)
     assert (model["replicas"], model["clip"], model["xla"], model["intra_threads"]) == ("1", "none", "False", "0")
-    assert (model["dtype"], collect.norm_value(model["data_format"])) == ("float32", "channels_last")
+    assert (model["dtype"], collect.norm_value(model["data_format"], "data_format")) == ("float32", "channels_last")
     tput = r.of("throughput")
     assert [t["epoch"] for t in tput] == [str(e) for e in range(1, EPOCHS + 1)]
     assert all(float(t["images_per_sec"]) > 0 for t in tput)
