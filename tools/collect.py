@@ -920,7 +920,7 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
                 L += [f"| {md(task_label(task, recs))}, {gpus_label(g)} | `{key}` | "
                       + " | ".join(md(c) for c in cells) + " |"]
     else:
-        L += ["", "No run reports them (logs made before the model line carried `input` and `bn`)."]
+        L += ["", "No run reports them: the scripts do not report `input` and `bn` (README.md lists these differences)."]
     L += [""]
 
     # busy machine
