@@ -446,15 +446,18 @@ def test_false_winner_chance():
     assert collect.false_winner_chance(5, 5) < collect.false_winner_chance(3, 3)
 
 
-# Per-run noise of the committed CPU sweep (results/cpu-2core/: 3 repeats, 2-core EPYC): the
-# standard deviation of log(API_a / API_b) about each API pair's mean over the repeats, pooled over
-# the pairs, divided by sqrt(2) (a ratio carries two runs' noise). Recomputed from the sweep's logs
-# by test_noise_model_is_the_committed_sweeps.
+# Per-run noise: the standard deviation of log(API_a / API_b) about each API pair's mean over the
+# repeats, pooled over the pairs, divided by sqrt(2) (a ratio carries two runs' noise).
+# "steady", "resnet50", "all": the committed CPU sweep (results/cpu-2core/, 3 repeats, 2-core Intel
+# Xeon @ 2.50GHz, shared), recomputed from its logs by test_noise_model_is_the_committed_sweeps.
+# "epyc_steady": AlexNet and VGG16 in the previous sweep (2-core AMD EPYC, commit e44d7c8), the
+# quietest noise seen here. "heavy" is heavier than anything measured.
 SIGMA = {
-    "steady": 0.026,  # AlexNet and VGG16
-    "resnet50": 0.056,
-    "all": 0.107,  # all four tasks: CIFAR's Keras runs spread from 969 to 1,973 images/sec
-    "heavy": 0.18,  # heavier than anything measured
+    "epyc_steady": 0.026,
+    "steady": 0.123,  # AlexNet and VGG16
+    "resnet50": 0.072,
+    "all": 0.153,  # all four tasks: CIFAR's runs spread most (0.24 alone)
+    "heavy": 0.25,
 }
 SIMS = 2000
 
@@ -495,14 +498,16 @@ def test_equally_fast_apis_rarely_get_a_winner(noise):
 
 
 def test_a_real_difference_is_found_where_the_noise_allows():
-    # Measured with the default 3 repeats: a 15 % difference is found in ~93 % of sweeps at the
-    # steady cells' noise (AlexNet, VGG16), ~36 % at ResNet50's, ~9 % at the all-task noise (no
-    # rule with a 5 % false-winner rate can do much better with 3 pairs there: all 3 ratios fall on
-    # the right side of 1.0 in only ~55 %). At those noises the rule finds 1.3x and 1.7x.
-    assert winner_rate(SIGMA["steady"], 1.15) > 0.80
-    assert winner_rate(SIGMA["steady"], 1 / 1.15) > 0.80  # slower is found as well
-    assert winner_rate(SIGMA["resnet50"], 1.3) > 0.80
-    assert winner_rate(SIGMA["all"], 1.7) > 0.80
+    # Measured with the default 3 repeats (1000-2000 sims): a 15 % difference is found in ~93 % of
+    # sweeps at the EPYC's steady noise, but only ~6 % at this Xeon's (sigma 0.12) and ~20 % at its
+    # ResNet50 noise: no rule with a 5 % false-winner rate can do much better with 3 pairs there.
+    # At the Xeon's noises the rule finds 1.5x (ResNet50: ~95 %), 1.7x (AlexNet/VGG16: ~82 %) and
+    # 2x (all tasks pooled: ~85 %).
+    assert winner_rate(SIGMA["epyc_steady"], 1.15) > 0.80
+    assert winner_rate(SIGMA["epyc_steady"], 1 / 1.15) > 0.80  # slower is found as well
+    assert winner_rate(SIGMA["resnet50"], 1.5) > 0.80
+    assert winner_rate(SIGMA["steady"], 1.7) > 0.75
+    assert winner_rate(SIGMA["all"], 2.0) > 0.75
 
 
 def test_noise_model_is_the_committed_sweeps():
