@@ -77,19 +77,6 @@ def test_no_fingerprint_value_is_typed():
         assert not typed.search(keys), (s, typed.search(keys).group(0))
 
 
-def test_same_fixture_normalises_aliases():
-    """The collector compares what each framework calls the same thing as the same."""
-    def rec(api, **model):
-        return {"task": "cifar10-cnn", "gpus": 0, "api": api, "lines": {"model": model}}
-    same = [rec("tensorpack", optimizer="RMSProp", data_format="NHWC"),
-            rec("keras", optimizer="RMSprop", data_format="channels_last")]
-    assert collect.fairness(same) == []
-    sgd = [rec("tflearn", optimizer="GradientDescent"), rec("keras", optimizer="SGD")]
-    assert collect.fairness(sgd) == []
-    differ = [rec("tensorpack", optimizer="RMSProp"), rec("keras", optimizer="SGD")]
-    assert [f["key"] for f in collect.fairness(differ)] == ["optimizer"]
-
-
 # ---- each must-be-equal key can fail: a mutated copy of a script is flagged ---------------------
 
 def model_record(run):
@@ -133,18 +120,19 @@ def test_a_changed_setting_is_read_and_flagged(api, old, new, key, value, tmp_pa
     assert key in [f["key"] for f in collect.fairness(others + [changed])]
 
 
-def replicas_ok(model):
-    """The replicas that trained are the ones asked for (CPU: one)."""
-    return int(model["replicas"]) == max(int(model["gpus"]), 1)
-
-
 def test_a_single_tower_trainer_is_caught(tmp_path, cifar_dir):
-    """Swapping the data-parallel trainer for a single tower: the model line says so."""
+    """Swapping the data-parallel trainer for a single tower: the model line says so, and the
+    collector's one rule for "ok" fails the run."""
     old = "SyncMultiGPUTrainerReplicated(NUM_GPU) if NUM_GPU > 1 else SimpleTrainer()"
     text = read("cifar10-cnn-tensorpack.py")
     assert old in text
     mutant = tmp_path / "cifar10-cnn-tensorpack.py"
     mutant.write_text(text.replace(old, "SimpleTrainer()"))
     run = run_script(mutant, 2, "--data", cifar_dir, *TINY)
-    (model,) = run.of("model")
-    assert model["replicas"] == "1" and not replicas_ok(model), run
+    lines, epochs = {}, []
+    for kind, keys in filter(None, map(collect.parse_line, run.stdout.splitlines())):
+        lines[kind] = keys
+        epochs += [keys] if kind == "throughput" else []
+    status, reason = collect.verdict(lines, epochs, "cifar10-cnn", "tensorpack", 2, run.rc, ended=False)
+    assert lines["model"]["replicas"] == 1 and status == "failed", (status, reason, run)
+    assert "trained 1 replica, asked for 2" in reason
