@@ -12,6 +12,7 @@ p.add_argument("--epochs", type=int, default=5)
 p.add_argument("--steps", type=int, default=0, help="steps per epoch (default: one pass)")
 p.add_argument("--batch", type=int, default=32, help="batch per device")
 p.add_argument("--data", help="folder holding cifar-10-batches-py/ (default: download)")
+p.add_argument("--xla", action="store_true", help="compile with XLA (off by default, in all three APIs)")
 args = p.parse_args()
 NUM_GPU, BATCH, S = args.num_gpu, args.batch, 32  # CIFAR-10 images are 32x32
 if NUM_GPU < 0 or min(args.epochs, BATCH) < 1 or args.steps < 0:
@@ -26,6 +27,8 @@ from keras import layers
 GPUS = len(tf.config.list_physical_devices("GPU"))
 if NUM_GPU > GPUS > 0:
     fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
+if NUM_GPU > 1 and GPUS == 0 and args.xla:  # XLA cannot use variables of another (logical) CPU device
+    fail("--xla with NUM_GPU > 1 needs GPUs: on the CPU, Keras's replicas are logical devices XLA cannot run")
 if NUM_GPU > 1 and GPUS == 0:
     print(f"warning: no GPU visible, running {NUM_GPU} replicas on the CPU", file=sys.stderr)
     cpu, logical = tf.config.list_physical_devices("CPU")[0], tf.config.LogicalDeviceConfiguration
@@ -67,7 +70,7 @@ with strategy.scope():
         layers.Dropout(0.5),
         layers.Dense(10),
     ])
-    model.compile(optimizer=keras.optimizers.RMSprop(1e-4), jit_compile=False,  # no auto-XLA
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-4), jit_compile=args.xla,  # not "auto"
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 # ---- timing: images/sec of each epoch, from its first step to its last (CONTRACT.md's lines, printed as everywhere)
 class Throughput(keras.callbacks.Callback):

@@ -12,6 +12,7 @@ p.add_argument("--epochs", type=int, default=5)
 p.add_argument("--steps", type=int, default=0, help="steps per epoch (default: one pass)")
 p.add_argument("--batch", type=int, default=32, help="batch per device")
 p.add_argument("--data", help="folder holding cifar-10-batches-py/ (default: download)")
+p.add_argument("--xla", action="store_true", help="compile with XLA (off by default, in all three APIs)")
 args = p.parse_args()
 NUM_GPU, BATCH, S = args.num_gpu, args.batch, 32  # CIFAR-10 images are 32x32
 if NUM_GPU < 0 or min(args.epochs, BATCH) < 1 or args.steps < 0:
@@ -19,6 +20,7 @@ if NUM_GPU < 0 or min(args.epochs, BATCH) < 1 or args.steps < 0:
 if NUM_GPU == 0:
     os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
 # ---- framework and devices -----------------------------------------------------------------
+if args.xla: os.environ["TF_XLA_FLAGS"] = "--tf_xla_auto_jit=1 --tf_xla_cpu_global_jit"  # auto-clustering, CPUs too
 import numpy as np
 import PIL.Image
 import tensorflow as tf
@@ -72,15 +74,15 @@ class Throughput(tflearn.callbacks.Callback):
         ops, cfg = {o.type: o for o in model.session.graph.get_operations()}, model.session._config or tf.compat.v1.ConfigProto()
         apply = next(o for t, o in ops.items() if "Apply" in t)  # the optimizer's update kernel, its hyperparameters:
         hyper = [tf.make_ndarray(t.op.get_attr("value")) for t in apply.inputs if t.op.type == "Const"] + [0] * 3
-        clip = [tf.make_ndarray(o.get_attr("value")) for o in model.session.graph.get_operations()
-                if o.name.endswith("clip_by_global_norm/mul/x")]  # the norm the gradients are clipped to
+        clip = [tf.make_ndarray(o.get_attr("value")) for o in model.session.graph.get_operations() if "norm/mul/x" in o.name]
         self.rates, self.replicas = [], len(model.trainer.train_ops)  # tflearn: one replica per train op
         keys = dict(replicas=self.replicas, device=DEVICE, batch=BATCH, image_size=S, optimizer=apply.type.split("Apply")[1],
                     params=sum(v.shape.num_elements() for v in tf.compat.v1.trainable_variables("^(?!tower)")),
                     **{k: f"{v:g}" if v else "none" for k, v in zip(("lr", "rho", "momentum", "epsilon"), hyper)},
                     clip=f"{clip[0]:g}" if clip else "none", dtype=ops["Conv2D"].get_attr("T").name,
                     data_format=ops["Conv2D"].get_attr("data_format").decode(), intra_threads=cfg.intra_op_parallelism_threads,
-                    xla=cfg.graph_options.optimizer_options.global_jit_level > 0)  # no XLA unless asked for
+                    xla=(cfg.graph_options.optimizer_options.global_jit_level > 0 or "auto_jit=1" in os.environ.get("TF_XLA_FLAGS", ""))
+                    and (DEVICE == "gpu" or "cpu_global_jit" in os.environ.get("TF_XLA_FLAGS", "")))  # as TF auto-clusters
         print(f"\nmodel {TAG}", *[f"{k}={v}" for k, v in keys.items()], flush=True)
     def on_epoch_begin(self, state):
         self.start = time.perf_counter()

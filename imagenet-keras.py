@@ -12,6 +12,7 @@ p.add_argument("--image-size", type=int, default=224, help="height and width in 
 p.add_argument("--epochs", type=int, default=4)
 p.add_argument("--steps", type=int, default=100, help="steps per epoch")
 p.add_argument("--batch", type=int, default=0, help="batch per device (default: 64; resnet50: 32)")
+p.add_argument("--xla", action="store_true", help="compile with XLA (off by default, in all three APIs)")
 args = p.parse_args()
 NUM_GPU, TASK, S, STEPS = args.num_gpu, args.model, args.image_size, args.steps
 BATCH, MIN_S = args.batch or (32 if TASK == "resnet50" else 64), 67 if TASK == "alexnet" else 32
@@ -23,6 +24,8 @@ import keras, numpy as np, tensorflow as tf
 from keras import layers, optimizers
 GPUS = len(tf.config.list_physical_devices("GPU"))
 if NUM_GPU > GPUS > 0: fail(f"NUM_GPU={NUM_GPU} but only {GPUS} GPU(s) are visible")
+if NUM_GPU > 1 and GPUS == 0 and args.xla:  # XLA cannot use variables of another (logical) CPU device
+    fail("--xla with NUM_GPU > 1 needs GPUs: on the CPU, Keras's replicas are logical devices XLA cannot run")
 if NUM_GPU > 1 and GPUS == 0:
     print(f"warning: no GPU visible, running {NUM_GPU} replicas on the CPU", file=sys.stderr)
     cpu, logical = tf.config.list_physical_devices("CPU")[0], tf.config.LogicalDeviceConfiguration
@@ -70,7 +73,7 @@ with strategy.scope():
     model = keras.Model(inputs, x)
     model.compile(optimizer=optimizers.SGD(1e-3) if TASK == "resnet50" else optimizers.RMSprop(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile=False)  # as in the others ("auto" would pick XLA on exactly one GPU)
+                  jit_compile=args.xla)  # as in the others ("auto" would pick XLA on exactly one GPU)
 # ---- timing: images/sec of each epoch, from its first step to its last (CONTRACT.md's lines, printed as everywhere)
 class Throughput(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):  # the model line's keys, read from the compiled model and its optimizer

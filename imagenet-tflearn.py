@@ -12,6 +12,7 @@ p.add_argument("--image-size", type=int, default=224, help="height and width in 
 p.add_argument("--epochs", type=int, default=4)
 p.add_argument("--steps", type=int, default=100, help="steps per epoch")
 p.add_argument("--batch", type=int, default=0, help="batch per device (default: 64; resnet50: 32)")
+p.add_argument("--xla", action="store_true", help="compile with XLA (off by default, in all three APIs)")
 args = p.parse_args()
 NUM_GPU, TASK, S, STEPS = args.num_gpu, args.model, args.image_size, args.steps
 BATCH, MIN_S = args.batch or (32 if TASK == "resnet50" else 64), 67 if TASK == "alexnet" else 32
@@ -19,25 +20,20 @@ if NUM_GPU < 0 or min(args.epochs, STEPS, BATCH) < 1 or S < MIN_S:  # smaller: a
     fail(f"needs NUM_GPU >= 0, --epochs/--steps/--batch >= 1, --image-size >= {MIN_S} for {TASK}")
 if NUM_GPU == 0: os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
 # ---- framework and devices -----------------------------------------------------------------
+if args.xla: os.environ["TF_XLA_FLAGS"] = "--tf_xla_auto_jit=1 --tf_xla_cpu_global_jit"  # auto-clustering, CPUs too
 import numpy as np, PIL.Image, tensorflow as tf
 import tensorflow.python.util.nest as nest
 nest.is_sequence = nest.is_nested  # tflearn 0.5.0 imports the name TensorFlow 2.21 renamed
 PIL.Image.ANTIALIAS = PIL.Image.LANCZOS  # ... and the resampling filter Pillow 10 renamed
 import tflearn
 from tflearn.layers import *
-GPUS = len(tf.config.list_physical_devices("GPU"))
 if NUM_GPU > 1: fail(f"NUM_GPU={NUM_GPU}: tflearn has no data-parallel trainer, use 0 (CPU) or 1")
+GPUS = len(tf.config.list_physical_devices("GPU"))
 DEVICE, TAG = "gpu" if NUM_GPU and GPUS else "cpu", f"framework=tflearn task={TASK} gpus={NUM_GPU}"
 # ---- data: one fixed batch, on the host, fed by DNN.fit's feed threads ---------------------
-class Cycle:  # fit() takes len(X) as the epoch and feeds X[batch_ids]: STEPS batches of rows
-    def __init__(self, a):  # cycling through the one batch, never all materialised
-        self.a = a
-    def __len__(self):
-        return STEPS * len(self.a)
-    def __getitem__(self, ids):  # fit() asks for unshuffled ids
-        return self.a[np.asarray(ids) % len(self.a)]
 x = np.random.default_rng(0).uniform(0, 255, (BATCH, S, S, 3)).astype("float32")  # pixels
 y = np.random.default_rng(1).integers(0, 1000, BATCH)  # valid labels of the 1000 classes
+X, Y = np.tile(x, (STEPS, 1, 1, 1)), np.tile(y, STEPS)  # fit()'s epoch: the batch STEPS times over
 # ---- model: the same layers in all three scripts; every conv and fc 4096 ends in a ReLU ----
 def alexnet(x):
     x = max_pool_2d(conv_2d(x, 64, 11, strides=4, padding="valid", activation="relu"), 3, 2, padding="valid")
@@ -84,7 +80,8 @@ class Throughput(tflearn.callbacks.Callback):
                     **{k: f"{v:g}" if v else "none" for k, v in zip(("lr", "rho", "momentum", "epsilon"), hyper)},
                     clip=f"{clip[0]:g}" if clip else "none", dtype=ops["Conv2D"].get_attr("T").name,
                     data_format=ops["Conv2D"].get_attr("data_format").decode(), intra_threads=cfg.intra_op_parallelism_threads,
-                    xla=cfg.graph_options.optimizer_options.global_jit_level > 0)  # no XLA unless asked for
+                    xla=(cfg.graph_options.optimizer_options.global_jit_level > 0 or "auto_jit=1" in os.environ.get("TF_XLA_FLAGS", ""))
+                    and (DEVICE == "gpu" or "cpu_global_jit" in os.environ.get("TF_XLA_FLAGS", "")))  # as TF auto-clusters
         print(f"\nmodel {TAG}", *[f"{k}={v}" for k, v in keys.items()], flush=True)
     def on_epoch_begin(self, state):
         self.start = time.perf_counter()
@@ -95,5 +92,5 @@ class Throughput(tflearn.callbacks.Callback):
     def on_train_end(self, state):  # epoch 1 is the warm-up
         print(f"\nsummary {TAG} images_per_sec={statistics.median(self.rates[1:] or self.rates):.1f}", flush=True)
 # ---- train ---------------------------------------------------------------------------------
-model.fit(Cycle(x), Cycle(y), n_epoch=args.epochs, batch_size=BATCH, shuffle=False,
+model.fit(X, Y, n_epoch=args.epochs, batch_size=BATCH, shuffle=False,
           show_metric=False, snapshot_epoch=False, callbacks=Throughput())

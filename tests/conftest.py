@@ -41,9 +41,10 @@ class Run:
         return f"Run(rc={self.rc})\n--- stdout tail\n{self.stdout[-3000:]}\n--- stderr tail\n{self.stderr[-3000:]}"
 
 
-def run_script(script, *args, timeout=600, cwd=None):
-    """Run ./script with the test interpreter (the project's venv), as a user would."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="1")
+def run_script(script, *args, timeout=600, cwd=None, env=None):
+    """Run ./script with the test interpreter (the project's venv), as a user would; `env` adds to
+    (or overrides) the environment."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "1", **(env or {})}
     proc = subprocess.run([sys.executable, str(REPO / script), *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, cwd=cwd or REPO, env=env)
     return Run(proc)

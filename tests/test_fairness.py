@@ -94,7 +94,7 @@ def unmodified(cifar_dir):
 MUTATIONS = [
     ("keras", "RMSprop(1e-4)", "RMSprop(2e-4)", "lr", "0.0002"),
     ("keras", "keras.optimizers.RMSprop(1e-4)", "keras.optimizers.SGD(1e-4)", "optimizer", "SGD"),
-    ("keras", "jit_compile=False", "jit_compile=True", "xla", "True"),
+    ("keras", "jit_compile=args.xla", "jit_compile=True", "xla", "True"),
     ("keras", "import keras\n", "import keras\nkeras.mixed_precision.set_global_policy('mixed_bfloat16')\n",
      "dtype", "bfloat16"),
     ("tflearn", "clip_gradients=0", "clip_gradients=5.0", "clip", "5"),
@@ -136,3 +136,32 @@ def test_a_single_tower_trainer_is_caught(tmp_path, cifar_dir):
     status, reason = collect.verdict(lines, epochs, "cifar10-cnn", "tensorpack", 2, run.rc, ended=False)
     assert lines["model"]["replicas"] == 1 and status == "failed", (status, reason, run)
     assert "trained 1 replica, asked for 2" in reason
+
+
+# ---- xla says what compiled, not what was asked for ----------------------------------------------
+
+COMPILED = "Compiled cluster using XLA"  # TensorFlow's INFO line, logged once a cluster has compiled
+
+
+@pytest.mark.parametrize("api,args,env,compiled", [
+    ("tensorpack", ("--xla",), {}, True),  # --xla: auto-clustering, on the CPU too
+    ("tflearn", (), {"TF_XLA_FLAGS": "--tf_xla_auto_jit=1"}, False),  # asked for, but not on a CPU
+    ("tflearn", (), {}, False),
+], ids=["tensorpack-xla", "tflearn-asked-without-cpu-flag", "tflearn-default"])
+def test_graph_mode_xla_is_what_compiled(api, args, env, compiled, cifar_dir):
+    """tensorpack and tflearn read xla from the session config and TF_XLA_FLAGS by TensorFlow's rule
+    (auto-clustering on the CPU needs --tf_xla_cpu_global_jit); TensorFlow's own log shows whether a
+    cluster compiled, and the two must agree."""
+    run = run_script(f"cifar10-cnn-{api}.py", 0, "--data", cifar_dir, "--epochs", 1, "--steps", 3, *args,
+                     env={"TF_CPP_MIN_LOG_LEVEL": "0", **env})
+    model = model_record(run)["lines"]["model"]
+    assert (str(model["xla"]), COMPILED in run.stderr) == (str(compiled), compiled), run
+
+
+def test_the_fix_effects_tool_still_applies():
+    """tools/fix_effects.py measures each fairness fix against a copy with it undone: every fixed
+    line it reverts is still in its scripts, exactly once."""
+    import fix_effects
+    for fix, (framework, new, old, tasks) in fix_effects.FIXES.items():
+        for task in tasks:
+            assert fix_effects.script(task, framework).read_text().count(new) == 1, (fix, task)

@@ -93,3 +93,9 @@ def test_bad_input(api, args):
 
 def test_tflearn_has_no_data_parallel():
     assert "data-parallel" in assert_bad_input(run_script("imagenet-tflearn.py", 2))
+
+
+def test_keras_xla_with_cpu_replicas_is_refused():
+    """XLA cannot run Keras's replicas on logical CPU devices (their variables live on another
+    device): one line and exit 2, not a traceback after the model is built."""
+    assert "--xla with NUM_GPU > 1 needs GPUs" in assert_bad_input(run_script("imagenet-keras.py", 2, "--xla"))
