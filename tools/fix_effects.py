@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Measure what each fairness fix changed: the script as it is against a copy with the fix undone.
+
+Usage: tools/fix_effects.py OUT [--repeat N] [--cifar-data DIR] [--only NAME,...]
+
+For every fix in FIXES, a copy of the script with the fix's line reverted is written to a temporary folder,
+and the two are run interleaved (fixed, undone, then undone, fixed in the next round, ...) with the
+CPU sweep's settings (run_all.sh's table). Each run's log is kept in OUT/logs/; OUT/fix-effects.md
+gives, per fix, the median images/sec of each side and the median and range of the per-round ratios.
+A run that fails is listed with its exit code and leaves the others standing.
+"""
+import argparse, pathlib, re, statistics, subprocess, sys, tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CPU_ARGS = {  # run_all.sh's CPU column
+    "cifar10-cnn": "--steps 300 --epochs 4",
+    "alexnet": "--model alexnet --image-size 128 --steps 16 --epochs 3",
+    "vgg16": "--model vgg16 --image-size 64 --steps 4 --epochs 3",
+    "resnet50": "--model resnet50 --image-size 64 --steps 10 --epochs 3",
+}
+# name: (framework, the fixed line's text, the text it had before the fix, the tasks it matters for)
+FIXES = {
+    "tensorpack-threads": ("tensorpack", "config.intra_op_parallelism_threads = 0",
+                           "config.intra_op_parallelism_threads = 1", ("cifar10-cnn", "vgg16", "resnet50")),
+    "tflearn-clip": ("tflearn", "clip_gradients=0)", "clip_gradients=5.0)", ("vgg16", "resnet50")),
+}
+
+
+def script(task, framework):
+    return ROOT / (f"cifar10-cnn-{framework}.py" if task == "cifar10-cnn" else f"imagenet-{framework}.py")
+
+
+def undone_copy(tmp, fix, task):
+    framework, new, old, _ = FIXES[fix]
+    src = script(task, framework)
+    text = src.read_text()
+    if text.count(new) != 1:
+        sys.exit(f"fix_effects: {src.name} has {text.count(new)} copies of {new!r}, expected 1")
+    dst = pathlib.Path(tmp) / f"{fix}-{src.name}"
+    dst.write_text(text.replace(new, old))
+    return dst
+
+
+def run(path, task, log, cifar):
+    cmd = [sys.executable, str(path), "0", *CPU_ARGS[task].split()] + (["--data", cifar] if task == "cifar10-cnn" else [])
+    with open(log, "w") as f:
+        rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+    text = pathlib.Path(log).read_text()
+    found = re.findall(r"^summary .* images_per_sec=([0-9.]+)", text, re.M)
+    model = re.findall(r"^model .*", text, re.M)
+    return (float(found[-1]) if rc == 0 and found else None), rc, (model[-1] if model else "")
+
+
+def median(values):
+    done = [v for v in values if v]
+    return f"{statistics.median(done):.1f}" if done else "-"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("out")
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--cifar-data", default="/tmp/cif")
+    p.add_argument("--only", default="", help="comma-separated fix names (default: all)")
+    a = p.parse_args()
+    out = pathlib.Path(a.out)
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    pairs = [(fix, task) for fix, (_, _, _, tasks) in FIXES.items() if not a.only or fix in a.only.split(",")
+             for task in tasks]
+    res = {(fix, task): {"fixed": [], "undone": []} for fix, task in pairs}
+    failed, tmp = [], tempfile.mkdtemp(prefix="fix_effects.")
+    for r in range(1, a.repeat + 1):
+        for fix, task in pairs:
+            sides = {"fixed": script(task, FIXES[fix][0]), "undone": undone_copy(tmp, fix, task)}
+            for side in (("fixed", "undone") if r % 2 else ("undone", "fixed")):
+                log = out / "logs" / f"{fix}.{task}.{side}.r{r}.log"
+                ips, rc, model = run(sides[side], task, log, a.cifar_data)
+                print(f"{fix} {task} {side} r{r}: {ips} (rc={rc}) {model}", flush=True)
+                res[fix, task][side].append(ips)
+                if ips is None:
+                    failed.append(f"{log.name} rc={rc}")
+    lines = ["# Effect of each fairness fix (CPU, interleaved rounds)", "",
+             "Images/sec per run: the script as committed (fixed) and a copy with the fix undone; "
+             "ratio = fixed / undone, per round.", "",
+             "| fix | task | fixed (median) | undone (median) | ratio median | ratio range | rounds |",
+             "|---|---|---|---|---|---|---|"]
+    for (fix, task), s in res.items():
+        ratios = [f / u for f, u in zip(s["fixed"], s["undone"]) if f and u]
+        rng = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
+        mr = f"{statistics.median(ratios):.2f}" if ratios else "-"
+        lines.append(f"| {fix} | {task} | {median(s['fixed'])} | {median(s['undone'])} | {mr} | {rng} | {len(ratios)} |")
+    if failed:
+        lines += ["", "Failed runs: " + ", ".join(failed)]
+    (out / "fix-effects.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
