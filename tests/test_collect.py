@@ -449,14 +449,17 @@ def test_false_winner_chance():
 # Per-run noise: the standard deviation of log(API_a / API_b) about each API pair's mean over the
 # repeats, pooled over the pairs, divided by sqrt(2) (a ratio carries two runs' noise).
 # "steady", "resnet50", "all": the committed CPU sweep (results/cpu-2core/, 3 repeats, 2-core Intel
-# Xeon @ 2.50GHz, shared), recomputed from its logs by test_noise_model_is_the_committed_sweeps.
-# "epyc_steady": AlexNet and VGG16 in the previous sweep (2-core AMD EPYC, commit e44d7c8), the
-# quietest noise seen here. "heavy" is heavier than anything measured.
+# Xeon @ 2.50GHz, shared; commit bf469fe), recomputed from its logs by
+# test_noise_model_is_the_committed_sweeps. History: "epyc_steady" is AlexNet and VGG16 in the
+# 2-core AMD EPYC sweep (commit e44d7c8); "xeon_busy" is all four tasks in the previous sweep on
+# this Xeon (commit 74c4d56, made while the machine was busier), the noisiest measured here.
+# "heavy" is heavier than anything measured.
 SIGMA = {
+    "steady": 0.027,  # AlexNet and VGG16
+    "resnet50": 0.049,
+    "all": 0.058,  # all four tasks: CIFAR's runs spread most (0.097 alone)
     "epyc_steady": 0.026,
-    "steady": 0.123,  # AlexNet and VGG16
-    "resnet50": 0.072,
-    "all": 0.153,  # all four tasks: CIFAR's runs spread most (0.24 alone)
+    "xeon_busy": 0.153,
     "heavy": 0.25,
 }
 SIMS = 2000
@@ -498,16 +501,17 @@ def test_equally_fast_apis_rarely_get_a_winner(noise):
 
 
 def test_a_real_difference_is_found_where_the_noise_allows():
-    # Measured with the default 3 repeats (1000-2000 sims): a 15 % difference is found in ~93 % of
-    # sweeps at the EPYC's steady noise, but only ~6 % at this Xeon's (sigma 0.12) and ~20 % at its
-    # ResNet50 noise: no rule with a 5 % false-winner rate can do much better with 3 pairs there.
-    # At the Xeon's noises the rule finds 1.5x (ResNet50: ~95 %), 1.7x (AlexNet/VGG16: ~82 %) and
-    # 2x (all tasks pooled: ~85 %).
+    # Measured with the default 3 repeats (2000 sims): a 15 % difference is found in ~92 % of sweeps
+    # at the committed sweep's AlexNet/VGG16 noise (and the EPYC's), but only ~45 % at its ResNet50
+    # noise, where 25 % is found in ~85 %; at the busier Xeon sweep's noise (sigma 0.15) only about
+    # 2x is found reliably (~85 %): no rule with a 5 % false-winner rate can do much better with 3
+    # pairs there.
+    assert winner_rate(SIGMA["steady"], 1.15) > 0.80
+    assert winner_rate(SIGMA["steady"], 1 / 1.15) > 0.80  # slower is found as well
     assert winner_rate(SIGMA["epyc_steady"], 1.15) > 0.80
-    assert winner_rate(SIGMA["epyc_steady"], 1 / 1.15) > 0.80  # slower is found as well
-    assert winner_rate(SIGMA["resnet50"], 1.5) > 0.80
-    assert winner_rate(SIGMA["steady"], 1.7) > 0.75
-    assert winner_rate(SIGMA["all"], 2.0) > 0.75
+    assert winner_rate(SIGMA["resnet50"], 1.25) > 0.75
+    assert winner_rate(SIGMA["all"], 1.3) > 0.75
+    assert winner_rate(SIGMA["xeon_busy"], 2.0) > 0.75
 
 
 def test_noise_model_is_the_committed_sweeps():
