@@ -41,6 +41,14 @@ def env_for(tmp_path, **extra):
     return env
 
 
+def default_signals():
+    """preexec_fn: the child starts with SIGINT, SIGHUP and SIGTERM at their defaults, as from a
+    terminal, even when the suite runs in the background (`nohup ... &` starts it with SIGINT and
+    SIGHUP ignored, and bash cannot trap a signal that was ignored when it started)."""
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def run_all(tmp_path, *args, timeout=300, **env):
     proc = subprocess.run(["./run_all.sh", *map(str, args)], cwd=REPO, capture_output=True,
                           text=True, timeout=timeout, env=env_for(tmp_path, **env))
@@ -142,7 +150,7 @@ def test_ctrl_c_keeps_logs_and_collects(tmp_path, gen_cifar):
     proc = subprocess.Popen(
         ["./run_all.sh", "--quick", "--only", "cifar10-cnn.tensorpack", "--out", str(out),
          "--cifar-data", str(gen_cifar)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, env=env_for(tmp_path, RUN_ALL_EXTRA_ARGS_cifar10_cnn_tensorpack_g0="--steps 100000"))
+        text=True, preexec_fn=default_signals, env=env_for(tmp_path, RUN_ALL_EXTRA_ARGS_cifar10_cnn_tensorpack_g0="--steps 100000"))
     log = out / "logs" / f"{CIFAR[0]}.r1.log"
     deadline = time.time() + 120
     while time.time() < deadline and not (log.exists() and "\nmodel " in log.read_text()):
@@ -360,7 +368,7 @@ def start_sleeper(tmp_path, out, *args, **env):
     proc = subprocess.Popen(
         ["./run_all.sh", "--repeat", "1", "--only", "alexnet.keras.g0", "--out", str(out), *args],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env=env_for(tmp_path, RUN_ALL_PYTHON=str(STANDIN), STANDIN_PIDS=str(pids),
+        preexec_fn=default_signals, env=env_for(tmp_path, RUN_ALL_PYTHON=str(STANDIN), STANDIN_PIDS=str(pids),
                     RUN_ALL_EXTRA_ARGS_alexnet_keras_g0="--fake-sleep 60", **env))
     deadline = time.time() + 60
     while time.time() < deadline and not (pids.exists() and pids.read_text().endswith("\n")):
@@ -389,7 +397,7 @@ def test_interrupt_during_the_idle_sample(tmp_path):
     out = tmp_path / "sweep"
     proc = subprocess.Popen(
         ["./run_all.sh", "--repeat", "1", "--only", "alexnet", "--out", str(out)], cwd=REPO,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_signals,
         env=env_for(tmp_path, RUN_ALL_PYTHON=str(STANDIN), RUN_ALL_IDLE_SAMPLE_S="10"))
     first = ""
     while not first.startswith("[1/4]"):  # tensorpack, keras, tflearn, keras-aa
