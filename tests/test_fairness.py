@@ -129,10 +129,9 @@ def test_a_single_tower_trainer_is_caught(tmp_path, cifar_dir):
     mutant = tmp_path / "cifar10-cnn-tensorpack.py"
     mutant.write_text(text.replace(old, "SimpleTrainer()"))
     run = run_script(mutant, 2, "--data", cifar_dir, *TINY)
-    lines, epochs = {}, []
-    for kind, keys in filter(None, map(collect.parse_line, run.stdout.splitlines())):
-        lines[kind] = keys
-        epochs += [keys] if kind == "throughput" else []
+    log = tmp_path / "run.log"
+    log.write_text(run.stdout)
+    _, lines, epochs = collect.read_lines(log)
     status, reason = collect.verdict(lines, epochs, "cifar10-cnn", "tensorpack", 2, run.rc, ended=False)
     assert lines["model"]["replicas"] == 1 and status == "failed", (status, reason, run)
     assert "trained 1 replica, asked for 2" in reason
@@ -160,8 +159,11 @@ def test_graph_mode_xla_is_what_compiled(api, args, env, compiled, cifar_dir):
 
 def test_the_fix_effects_tool_still_applies():
     """tools/fix_effects.py measures each fairness fix against a copy with it undone: every fixed
-    line it reverts is still in its scripts, exactly once."""
+    line it reverts is still in its scripts, exactly once, and it runs them with run_all.sh's CPU
+    settings."""
     import fix_effects
     for fix, (framework, new, old, tasks) in fix_effects.FIXES.items():
         for task in tasks:
             assert fix_effects.script(task, framework).read_text().count(new) == 1, (fix, task)
+    assert fix_effects.cpu_args("cifar10-cnn") == ["--steps", "300", "--epochs", "4"]
+    assert fix_effects.cpu_args("vgg16") == ["--model", "vgg16", "--image-size", "64", "--steps", "4", "--epochs", "3"]

@@ -5,25 +5,32 @@ Usage: tools/fix_effects.py OUT [--repeat N] [--cifar-data DIR] [--only NAME,...
 
 For every fix in FIXES, a copy of the script with the fix's line reverted is written to a temporary folder,
 and the two are run interleaved (fixed, undone, then undone, fixed in the next round, ...) with the
-CPU sweep's settings (run_all.sh's table). Each run's log is kept in OUT/logs/; OUT/fix-effects.md
+CPU sweep's settings (read from run_all.sh's table). Each run's log is kept in OUT/logs/; OUT/fix-effects.md
 gives, per fix, the median images/sec of each side and the median and range of the per-round ratios.
-A run that fails is listed with its exit code and leaves the others standing.
+A run counts only if collect.py's rule for "ok" (verdict()) says so; one that does not is listed
+with its reason and leaves the others standing.
 """
 import argparse, pathlib, re, statistics, subprocess, sys, tempfile
 
+import collect  # tools/collect.py: the log parser and the one rule for "ok"
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CPU_ARGS = {  # run_all.sh's CPU column
-    "cifar10-cnn": "--steps 300 --epochs 4",
-    "alexnet": "--model alexnet --image-size 128 --steps 16 --epochs 3",
-    "vgg16": "--model vgg16 --image-size 64 --steps 4 --epochs 3",
-    "resnet50": "--model resnet50 --image-size 64 --steps 10 --epochs 3",
-}
 # name: (framework, the fixed line's text, the text it had before the fix, the tasks it matters for)
 FIXES = {
     "tensorpack-threads": ("tensorpack", "config.intra_op_parallelism_threads = 0",
                            "config.intra_op_parallelism_threads = 1", ("cifar10-cnn", "vgg16", "resnet50")),
     "tflearn-clip": ("tflearn", "clip_gradients=0)", "clip_gradients=5.0)", ("vgg16", "resnet50")),
 }
+
+
+def cpu_args(task):
+    """The arguments run_all.sh gives a task's cell on the CPU: its settings table's CPU column."""
+    table = re.search(r"^SETTINGS='\n(.*?)^'", (ROOT / "run_all.sh").read_text(), re.M | re.S).group(1)
+    for row in table.splitlines():
+        cols = [c.strip() for c in row.split("|")]
+        if cols[0] == task:
+            return ([] if task == "cifar10-cnn" else ["--model", task]) + cols[2].split()
+    raise KeyError(f"run_all.sh's settings table has no row for {task}")
 
 
 def script(task, framework):
@@ -41,14 +48,16 @@ def undone_copy(tmp, fix, task):
     return dst
 
 
-def run(path, task, log, cifar):
-    cmd = [sys.executable, str(path), "0", *CPU_ARGS[task].split()] + (["--data", cifar] if task == "cifar10-cnn" else [])
+def run(path, task, framework, log, cifar):
+    """(images/sec or None, the reason it is not ok, the model line's keys) of one run."""
+    cmd = [sys.executable, str(path), "0", *cpu_args(task)] + (["--data", cifar] if task == "cifar10-cnn" else [])
     with open(log, "w") as f:
         rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
-    text = pathlib.Path(log).read_text()
-    found = re.findall(r"^summary .* images_per_sec=([0-9.]+)", text, re.M)
-    model = re.findall(r"^model .*", text, re.M)
-    return (float(found[-1]) if rc == 0 and found else None), rc, (model[-1] if model else "")
+    raw, lines, epochs = collect.read_lines(log)
+    status, reason = collect.verdict(lines, epochs, task, framework, 0, rc, ended=False,
+                                     error=collect.error_line(raw))
+    ips = lines["summary"]["images_per_sec"] if status == "ok" else None
+    return ips, reason, lines.get("model", {})
 
 
 def median(values):
@@ -74,11 +83,11 @@ def main():
             sides = {"fixed": script(task, FIXES[fix][0]), "undone": undone_copy(tmp, fix, task)}
             for side in (("fixed", "undone") if r % 2 else ("undone", "fixed")):
                 log = out / "logs" / f"{fix}.{task}.{side}.r{r}.log"
-                ips, rc, model = run(sides[side], task, log, a.cifar_data)
-                print(f"{fix} {task} {side} r{r}: {ips} (rc={rc}) {model}", flush=True)
+                ips, reason, model = run(sides[side], task, FIXES[fix][0], log, a.cifar_data)
+                print(f"{fix} {task} {side} r{r}: {ips} {reason}", *[f"{k}={v}" for k, v in model.items()], flush=True)
                 res[fix, task][side].append(ips)
                 if ips is None:
-                    failed.append(f"{log.name} rc={rc}")
+                    failed.append(f"{log.name}: {reason}")
     lines = ["# Effect of each fairness fix (CPU, interleaved rounds)", "",
              "Images/sec per run: the script as committed (fixed) and a copy with the fix undone; "
              "ratio = fixed / undone, per round.", "",
