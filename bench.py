@@ -1,0 +1,325 @@
+"""The measurement shared by the benchmark scripts: one copy, read once.
+
+A benchmark script holds only the API it compares (data feeding, model, optimizer, trainer or
+`fit`) and calls this module for everything else (CONTRACT.md is the promise it keeps):
+
+- `parse(family, framework, doc)`: the family's command line and its checks, before TensorFlow
+  is imported (it sets `CUDA_VISIBLE_DEVICES` for NUM_GPU=0 and, for TF1 graphs with --xla,
+  `TF_XLA_FLAGS`). Bad input: one line, exit 2.
+- `device(gpus)`: the device rules, once TensorFlow has listed the visible GPUs.
+- `cifar_data()`: around a CIFAR loader, turns a missing or broken file into one line, exit 2.
+- `fake_imagenet(n)`: the fake ImageNet batch of n images and labels, as numpy arrays.
+- `steps(examples)`: steps per epoch (`--steps`, or one pass over the data).
+- the clock, called from each API's own callback: `train_begin(keys)`, `epoch_begin()`,
+  `epoch_end(loss)`, `train_end()`. They print the `model`, `throughput` and `summary` lines.
+- the fingerprint readers, which read every key from the objects that train:
+  `graph_keys(sess, replicas)` for TF1 graphs (tensorpack, tflearn), `keras_keys(model)`.
+- the rules as plain functions, testable without TensorFlow: `check`, `device_rule`,
+  `xla_rule`, `input_kind`, `bn_kind`, `variables_kind`, `hyperparameters`, `median_rate`.
+
+Only the standard library is imported here at import time: TensorFlow reads the environment that
+`parse` sets when it starts. A script copied elsewhere needs this file beside it, or its lines
+that say `bench.` deleted (README lists them).
+"""
+import argparse
+import contextlib
+import os
+import re
+import statistics
+import sys
+import time
+
+TASKS = {"cifar10-cnn": ("cifar10-cnn",), "imagenet": ("alexnet", "vgg16", "resnet50")}
+MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # smaller: a pool gets no input
+CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+GRAPH_MODE = ("tensorpack", "tflearn")  # TF1 graphs, run by a tf.compat.v1 session
+HYPER = {"lr": "lr", "alpha": "lr", "rho": "rho", "momentum": "momentum", "epsilon": "epsilon"}
+run = argparse.Namespace()  # this process's run: its arguments, device, steps and epoch rates
+
+
+def fail(msg):
+    """Bad input or missing data: one line on stderr, exit code 2 (no traceback)."""
+    print(f"{os.path.basename(sys.argv[0])}: error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+# ---- command line ------------------------------------------------------------------------------
+
+def parser(family, doc):
+    """The command line of a family: the same options, spelling and meaning in all its scripts."""
+    p = argparse.ArgumentParser(description=doc)
+    p.error = fail
+    p.add_argument("num_gpu", nargs="?", type=int, default=1, metavar="NUM_GPU",
+                   help="devices in data parallel; 0 = CPU")
+    if family == "imagenet":
+        p.add_argument("--model", choices=TASKS["imagenet"], default="resnet50")
+        p.add_argument("--image-size", type=int, default=224, help="height and width in pixels")
+        p.add_argument("--epochs", type=int, default=4)
+        p.add_argument("--steps", type=int, default=100, help="steps per epoch")
+        p.add_argument("--batch", type=int, default=0,
+                       help="batch per device (default: 64; resnet50: 32)")
+    else:
+        p.add_argument("--epochs", type=int, default=5)
+        p.add_argument("--steps", type=int, default=0, help="steps per epoch (default: one pass)")
+        p.add_argument("--batch", type=int, default=32, help="batch per device")
+        p.add_argument("--data", help="folder holding cifar-10-batches-py/ (default: download)")
+    p.add_argument("--xla", action="store_true",
+                   help="compile with XLA (off by default, in every API)")
+    return p
+
+
+def check(family, args):
+    """The checks on parsed arguments: None, or the one line that says what is wrong."""
+    if family == "imagenet":
+        low = MIN_SIZE[args.model]
+        if args.num_gpu < 0 or min(args.epochs, args.steps) < 1 or args.batch < 0 \
+                or args.image_size < low:
+            return (f"needs NUM_GPU >= 0, --epochs/--steps/--batch >= 1, "
+                    f"--image-size >= {low} for {args.model}")
+        return None
+    if args.num_gpu < 0 or min(args.epochs, args.batch) < 1 or args.steps < 0:
+        return (f"needs NUM_GPU >= 0 (got {args.num_gpu}), --epochs/--batch >= 1, "
+                f"--steps >= 0")
+    if args.data and not os.path.isdir(os.path.join(args.data, "cifar-10-batches-py")):
+        return (f"no cifar-10-batches-py/ folder in {args.data}: pass --data DIR holding "
+                f"cifar-10-batches-py/ extracted from {CIFAR_URL}")
+    return None
+
+
+def parse(family, framework, doc, argv=None):
+    """Parse and check the command line; returns the arguments, with `task`, `framework`,
+    `replicas` (asked for) and the per-device `batch` filled in. Call before importing
+    TensorFlow: with NUM_GPU=0 it hides the GPUs, and with --xla in a TF1 graph it switches
+    TensorFlow's auto-clustering on (TF_XLA_FLAGS; Keras compiles its step itself)."""
+    args = parser(family, doc).parse_args(argv)
+    problem = check(family, args)
+    if problem:
+        fail(problem)
+    args.task = args.model if family == "imagenet" else family
+    args.image_size = args.image_size if family == "imagenet" else 32  # CIFAR-10 is 32x32
+    args.batch = args.batch or (32 if args.task == "resnet50" else 64)
+    args.framework, args.replicas = framework, max(args.num_gpu, 1)
+    if args.num_gpu == 0:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
+    if args.xla and framework in GRAPH_MODE:  # TensorFlow's auto-clustering, on CPUs too
+        os.environ["TF_XLA_FLAGS"] = "--tf_xla_auto_jit=1 --tf_xla_cpu_global_jit"
+    run.args, run.rates, run.steps = args, [], args.steps
+    run.tag = f"framework={framework} task={args.task} gpus={args.num_gpu}"
+    return args
+
+
+# ---- devices -----------------------------------------------------------------------------------
+
+def device_rule(framework, num_gpu, gpus, xla=False):
+    """Where NUM_GPU replicas train when `gpus` GPUs are visible: (device, error, warning)."""
+    if num_gpu > gpus > 0:
+        return None, f"NUM_GPU={num_gpu} but only {gpus} GPU(s) are visible", None
+    if num_gpu > 1 and framework == "tflearn":
+        return None, (f"NUM_GPU={num_gpu}: tflearn has no data-parallel trainer, "
+                      "use 0 (CPU) or 1"), None
+    if num_gpu > 1 and gpus == 0 and xla and framework == "keras":
+        return None, ("--xla with NUM_GPU > 1 needs GPUs: on the CPU, Keras's replicas are "
+                      "logical devices XLA cannot run"), None
+    device = "gpu" if num_gpu and gpus else "cpu"
+    if num_gpu > 1 and gpus == 0:
+        return device, None, f"warning: no GPU visible, running {num_gpu} replicas on the CPU"
+    return device, None, None
+
+
+def device(gpus, logical_cpus=False):
+    """Apply the device rules to the visible GPUs (a count or TensorFlow's list of them):
+    returns "gpu" or "cpu", or exits 2 with one line. With NUM_GPU > 1 replicas and no GPU, and
+    `logical_cpus` (for tf.distribute), TensorFlow's CPU becomes NUM_GPU logical devices."""
+    gpus = gpus if isinstance(gpus, int) else len(gpus)
+    n = run.args.num_gpu
+    run.device, error, warning = device_rule(run.args.framework, n, gpus, run.args.xla)
+    if error:
+        fail(error)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    if warning and logical_cpus:
+        import tensorflow as tf
+        logical = [tf.config.LogicalDeviceConfiguration()] * n
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, logical)
+    return run.device
+
+
+# ---- data --------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def cifar_data():
+    """Around an API's CIFAR-10 loader: a missing, truncated or undownloadable file -> exit 2."""
+    try:
+        yield
+    except Exception as e:
+        fail(f"cannot load CIFAR-10 ({type(e).__name__}: {e}); pass --data DIR holding "
+             f"cifar-10-batches-py/ extracted from {CIFAR_URL}")
+
+
+def fake_imagenet(n):
+    """Fake ImageNet: n random images (float32 pixels in [0, 255)) and valid labels of the 1000
+    classes, the same in every API that is handed arrays; one constant batch on the host."""
+    import numpy as np
+    size = run.args.image_size
+    x = np.random.default_rng(0).uniform(0, 255, (n, size, size, 3)).astype("float32")
+    return x, np.random.default_rng(1).integers(0, 1000, n)
+
+
+def steps(examples):
+    """Steps per epoch: --steps, or one pass over `examples` in whole global batches."""
+    run.steps = run.args.steps or examples // (run.args.batch * run.args.replicas)
+    return run.steps
+
+
+# ---- the clock: CONTRACT.md's three lines --------------------------------------------------------
+
+def median_rate(rates):
+    """The summary: the median images/sec of the epochs after the warm-up (epoch 1 alone when
+    only one epoch ran)."""
+    return statistics.median(rates[1:] or rates)
+
+
+def train_begin(keys):
+    """Print the model line (the fingerprint) before the first step."""
+    run.replicas, run.rates = int(keys["replicas"]), []
+    print(f"\nmodel {run.tag}", *[f"{k}={v}" for k, v in keys.items()], flush=True)
+
+
+def epoch_begin():
+    run.start = time.perf_counter()
+
+
+def epoch_end(loss):
+    """Images/sec of the epoch that just ended, from its first step to its last, all replicas."""
+    seconds = time.perf_counter() - run.start
+    run.rates.append(run.steps * run.args.batch * run.replicas / seconds)
+    print(f"\nthroughput {run.tag} epoch={len(run.rates)} images_per_sec={run.rates[-1]:.1f} "
+          f"loss={float(loss):.4f}", flush=True)
+
+
+def train_end():
+    print(f"\nsummary {run.tag} images_per_sec={median_rate(run.rates):.1f}", flush=True)
+
+
+# ---- the fingerprint: rules ----------------------------------------------------------------------
+
+def number(v):
+    """A hyperparameter as the model line prints it: `none` when zero or not used."""
+    v = float(v) if v is not None else 0.0
+    return f"{v:g}" if v else "none"
+
+
+def xla_rule(global_jit_level, xla_flags, device):
+    """Whether TensorFlow XLA-compiles a TF1 graph: auto-clustering is on with the session's global
+    JIT level or --tf_xla_auto_jit in TF_XLA_FLAGS, and on a CPU only with
+    --tf_xla_cpu_global_jit as well."""
+    flags = xla_flags.split()
+    auto = global_jit_level > 0 or any(re.fullmatch(r"--tf_xla_auto_jit=[12]", f) for f in flags)
+    return auto and (device == "gpu" or "--tf_xla_cpu_global_jit" in flags)
+
+
+def input_kind(op_types):
+    """How a batch reaches a TF graph, from its op types."""
+    queue = any(t.startswith("QueueDequeue") for t in op_types)
+    if "Unstage" in op_types:
+        return "queue+staging" if queue else "staging"
+    if queue:
+        return "queue"
+    return "tf.data" if any(t.startswith("IteratorGetNext") for t in op_types) else "feed_dict"
+
+
+def bn_kind(op_types):
+    """Batch norm from the op types: TensorFlow's fused kernel, elementwise ops, or none."""
+    if any(t.startswith("FusedBatchNorm") for t in op_types):
+        return "fused"
+    return "composite" if "Rsqrt" in op_types else "none"
+
+
+def variables_kind(op_types):
+    """TF2 resource variables (VarHandleOp) or TF1 reference variables (VariableV2)."""
+    if "VarHandleOp" in op_types:
+        return "resource"
+    return "reference" if "VariableV2" in op_types or "Variable" in op_types else "none"
+
+
+def hyperparameters(arg_names, values):
+    """An update kernel's hyperparameters by its input names (lr or alpha, rho, momentum,
+    epsilon), never by position: {key: value}, `none` for those it does not take."""
+    keys = {k: "none" for k in ("lr", "rho", "momentum", "epsilon")}
+    for name, v in zip(arg_names, values):
+        if name in HYPER:
+            keys[HYPER[name]] = number(v)
+    return keys
+
+
+# ---- the fingerprint: readers --------------------------------------------------------------------
+
+def _constant(tensor):
+    """The value of a constant tensor, through Identity and Cast; None when it is not one."""
+    import tensorflow as tf
+    op = tensor.op
+    while op.type in ("Identity", "Cast"):
+        op = op.inputs[0].op
+    return tf.make_ndarray(op.get_attr("value")) if op.type == "Const" else None
+
+
+def graph_keys(sess, replicas):
+    """The fingerprint of a TF1 graph that trains in `sess`: its update kernel and that kernel's
+    inputs, TensorFlow's clip_by_global_norm, the first Conv2D op, the session config."""
+    import tensorflow as tf
+    graph, config = sess.graph, sess._config or tf.compat.v1.ConfigProto()
+    ops = graph.get_operations()
+    types = {o.type for o in ops}
+    apply = next(o for o in ops if re.fullmatch(r"(Resource)?Apply\w+", o.type))
+    names = [a.name for a in apply.op_def.input_arg]
+    conv = next(o for o in ops if o.type == "Conv2D")
+    clip = [o for o in ops if re.search(r"(^|/)clip_by_global_norm(_\d+)?/mul$", o.name)]
+    trainable = graph.get_collection("trainable_variables", "^(?!tower)")  # tower 0's only
+    return dict(
+        replicas=replicas, device=run.device, batch=run.args.batch,
+        image_size=run.args.image_size, optimizer=re.sub(r"^(Resource)?Apply", "", apply.type),
+        params=sum(v.shape.num_elements() for v in trainable),
+        **hyperparameters(names, [_constant(t) for t in apply.inputs]),
+        clip=number(_constant(clip[0].inputs[0])) if clip else "none",
+        dtype=conv.get_attr("T").name, data_format=conv.get_attr("data_format").decode(),
+        intra_threads=config.intra_op_parallelism_threads,
+        xla=xla_rule(config.graph_options.optimizer_options.global_jit_level,
+                     os.environ.get("TF_XLA_FLAGS", ""), run.device),
+        input=input_kind(types), bn=bn_kind(types), variables=variables_kind(types))
+
+
+def _keras_input():
+    """The input path of the fit() that is calling back: its epoch iterator's dataset."""
+    frame = sys._getframe(1)
+    while frame and "epoch_iterator" not in frame.f_locals:
+        frame = frame.f_back
+    iterator = frame.f_locals["epoch_iterator"] if frame else None
+    if getattr(iterator, "_distributed_dataset", None) is not None:
+        return "tf.data"
+    return type(getattr(iterator, "data_adapter", None)).__name__
+
+
+def keras_keys(model):
+    """The fingerprint of a compiled Keras model, read from it, its optimizer, its distribution
+    strategy, its first Conv2D layer and its traced forward pass."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+    opt = model.optimizer
+    conv = next(l for l in model.layers if isinstance(l, keras.layers.Conv2D))
+    spec = tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype)
+    types = {o.type for o in tf.function(model).get_concrete_function(spec).graph.get_operations()}
+    weight = model.trainable_weights[0].value
+    return dict(
+        replicas=model.distribute_strategy.num_replicas_in_sync, device=run.device,
+        batch=run.args.batch, image_size=run.args.image_size, optimizer=type(opt).__name__,
+        params=sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+        **{k: number(np.asarray(getattr(opt, a, 0))) for k, a in
+           (("lr", "learning_rate"), ("rho", "rho"), ("momentum", "momentum"),
+            ("epsilon", "epsilon"))},
+        clip=next((number(c) for c in (opt.global_clipnorm, opt.clipnorm) if c), "none"),
+        dtype=conv.compute_dtype, data_format=conv.data_format,
+        intra_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+        xla=model.jit_compile, input=_keras_input(), bn=bn_kind(types),
+        variables="resource" if hasattr(weight, "handle") else type(weight).__name__)
