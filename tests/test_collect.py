@@ -1,6 +1,8 @@
-"""tools/collect.py and tools/flops.py on hand-written logs (tests/fixtures/logs/<scenario>/logs)."""
+"""tools/collect.py (the report), tools/rules.py (its rules) and tools/flops.py on hand-written logs
+(tests/fixtures/logs/<scenario>/logs, in the format the scripts print now)."""
+import contextlib
 import csv
-import importlib.util
+import io
 import itertools
 import json
 import math
@@ -10,30 +12,40 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "logs"
+sys.path.insert(0, str(REPO / "tools"))
+
+import collect  # noqa: E402  (tools/collect.py: results.md/csv/json/png and the command line)
+import flops  # noqa: E402
+import rules  # noqa: E402  (tools/rules.py: parsing, the rule for ok, fairness, the winner)
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def run_cli(*argv):
+    """tools/collect.py run as run_all.sh and a user run it: in a new interpreter."""
+    return subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), *map(str, argv)],
+                          capture_output=True, text=True, timeout=120)
 
 
-flops = _load("flops")
-collect = _load("collect")
+def run_main(*argv, png=True):
+    """tools/collect.py's command line in process (a new interpreter imports matplotlib each time):
+    its exit status and output as a CompletedProcess. png=False leaves out the chart."""
+    out, err = io.StringIO(), io.StringIO()
+    chart = contextlib.nullcontext() if png else mock.patch.object(collect, "write_png", lambda *a: None)
+    with chart, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = collect.main([str(a) for a in argv])
+    return subprocess.CompletedProcess(["collect.py", *argv], rc, out.getvalue(), err.getvalue())
 
 
-def run_collector(tmp_path, scenario):
-    """Copy a fixture sweep into tmp and run the collector on it as a user does."""
+def run_collector(tmp_path, scenario, cli=False):
+    """Copy a fixture sweep into tmp and run the collector on it (cli: in a new interpreter)."""
     d = tmp_path / scenario
     shutil.copytree(FIXTURES / scenario, d)
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
-                          capture_output=True, text=True, timeout=120)
+    proc = run_cli(d) if cli else run_main(d)
     md = (d / "results.md").read_text() if (d / "results.md").exists() else ""
     data = json.loads((d / "results.json").read_text()) if (d / "results.json").exists() else {}
     return proc, d, md, data
@@ -86,19 +98,19 @@ def test_flops_image_size_limits():
 
 # ---- parsing --------------------------------------------------------------------------------
 def test_parse_line():
-    assert collect.parse_line("summary framework=keras images_per_sec=12.5 epochs_timed=3") == (
-        "summary", {"framework": "keras", "images_per_sec": 12.5, "epochs_timed": 3})
-    kind, kv = collect.parse_line('run_end cell=a.b.g0 rc=1 reason="Bad \\"thing\\" happened"')
+    assert rules.parse_line("summary framework=keras gpus=0 images_per_sec=12.5") == (
+        "summary", {"framework": "keras", "gpus": 0, "images_per_sec": 12.5})
+    kind, kv = rules.parse_line('run_end cell=a.b.g0 rc=1 reason="Bad \\"thing\\" happened"')
     assert kv["reason"] == 'Bad "thing" happened' and kv["rc"] == 1
-    assert collect.parse_line("\x1b[2K\rthroughput framework=tflearn epoch=1")[1]["epoch"] == 1
-    assert collect.parse_line("Epoch 1/3 summary of things") is None  # not first token
-    assert collect.parse_line("summary of the run") is None  # no key=value pairs
-    assert collect.parse_line("INFO model framework=keras") is None
+    assert rules.parse_line("\x1b[2K\rthroughput framework=tflearn epoch=1")[1]["epoch"] == 1
+    assert rules.parse_line("Epoch 1/3 summary of things") is None  # not first token
+    assert rules.parse_line("summary of the run") is None  # no key=value pairs
+    assert rules.parse_line("INFO model framework=keras") is None
 
 
 # ---- scenarios ------------------------------------------------------------------------------
 def test_complete_missing_and_crashed_runs(tmp_path):
-    proc, d, md, data = run_collector(tmp_path, "basic")
+    proc, d, md, data = run_collector(tmp_path, "basic", cli=True)
     assert proc.returncode == 1, proc.stderr  # a run failed
     for name in ("results.md", "results.csv", "results.json", "results.png"):
         assert (d / name).stat().st_size > 0
@@ -147,7 +159,7 @@ def test_fairness_mismatch_flagged(tmp_path):
     assert proc.returncode == 3, proc.stderr
     section = md.split("## FAIRNESS MISMATCH", 1)[1].split("\n## ", 1)[0]
     assert "- VGG16 (cpu): `batch` differs (Keras: 32; tensorpack: 64; tflearn: 32)" in section
-    assert "`optimizer` differs (Keras: momentum; tensorpack: sgd; tflearn: sgd)" in section
+    assert "`optimizer` differs (Keras: RMSprop; tensorpack: GradientDescent; tflearn: GradientDescent)" in section
     assert "`lr`" not in section  # 0.01, 1e-2 and 0.010 are the same number
     assert {(f["task"], f["gpus"], f["key"]) for f in data["fairness_mismatches"]} == {
         ("vgg16", 0, "batch"), ("vgg16", 0, "optimizer")}
@@ -195,7 +207,7 @@ def test_repeats_medians_spreads_and_paired_ratios(tmp_path):
     assert row(md, "AlexNet", "## Ratios vs Keras")[1] == (
         "1.79× (1.58–2.00, 2 pairs of 3 repeats): not established (too few pairs: 2 pairs and "
         "2 A/A pairs leave a 8.3 % chance of this by noise alone)")
-    pr = collect.pair_ratio(collect.read_all(str(d))[0], "alexnet", "tensorpack", "keras", 0)
+    pr = rules.pair_ratio(rules.read_all(str(d))[0], "alexnet", "tensorpack", "keras", 0)
     assert [rep for rep, _ in pr["pairs"]] == [1, 3] and [rep for rep, _ in pr["aa_pairs"]] == [1, 3]
     assert pr["median"] == pytest.approx((2.0 + 190 / 120) / 2)
     assert pr["band"] == pytest.approx(0.04) and pr["chance"] == pytest.approx(1 / 12)
@@ -204,10 +216,19 @@ def test_repeats_medians_spreads_and_paired_ratios(tmp_path):
     assert warned == ["cifar10-cnn.keras.g0.r2"]
 
 
-def test_usage_errors(tmp_path):
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+def test_command_line(tmp_path):
+    proc = run_cli(tmp_path)
     assert proc.returncode == 2 and "no logs/ folder" in proc.stderr
+    assert run_cli().returncode == 2 and run_cli("--help").returncode == 0
+    # run_all.sh's question on a run that just ended (before its run_end line): always exit 0
+    logs = FIXTURES / "basic" / "logs"
+    proc = run_cli("--check", logs / "cifar10-cnn.keras.g0.r1.log", 0)
+    assert (proc.returncode, proc.stdout) == (0, "ok 1050.0\n")
+    proc = run_cli("--check", logs / "alexnet.tflearn.g0.r1.log", 1)
+    assert proc.returncode == 0 and proc.stdout.startswith(
+        "failed tensorflow.python.framework.errors_impl.ResourceExhaustedError: OOM")
+    assert run_main("--check", logs / "cifar10-cnn.tensorpack.g0.r1.log", 139).stdout == \
+        "failed exit code 139 after its summary line\n"
 
 
 # ---- which logs count, and the rule for "ok" ------------------------------------------------
@@ -229,9 +250,7 @@ def collect_basic(tmp_path, edit=None, files=None, plan=None, settings=None):
         (d / "plan.txt").write_text(plan)
     if settings is not None:
         (d / "settings.txt").write_text(settings)
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
-                          capture_output=True, text=True, timeout=120)
-    assert "Traceback" not in proc.stderr, proc.stderr
+    proc = run_main(d, png=False)
     return proc, (d / "results.md").read_text(), json.loads((d / "results.json").read_text())
 
 
@@ -247,11 +266,10 @@ def summary_value(v):
     (summary_value("-5"), "images_per_sec=-5 is not a finite positive number"),
     (summary_value(""), "images_per_sec=(empty) is not a finite positive number"),
     (summary_value("10"), "does not match its throughput lines"),  # cut mid-number
-    (lambda t: t.replace("images_per_sec=1050.0 spread_pct=9.5 epochs_timed=3", "images_per_s"),
+    (lambda t: t.replace("gpus=0 images_per_sec=1050.0\n", "gpus=0 images_per_s\n"),
      "summary line without images_per_sec (cut short?)"),
-    (lambda t: t.replace("images_per_sec=1050.0 spread_pct=9.5 epochs_timed=3", "images_per_sec=1000.0"),
+    (summary_value("1000.0"),
      "summary images_per_sec=1000.0 does not match its throughput lines (median 1050.0 over 3 epochs)"),
-    (lambda t: t.replace("epochs_timed=3", "epochs_timed=2"), "does not match its throughput lines"),
     (lambda t: t.replace("images_per_sec=1100.0", "images_per_sec=nan"), "throughput lines"),
     (lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("throughput")), "throughput lines"),
     (lambda t: t.replace("rc=0 status=ok", "rc=139 status=ok"), "exit code 139 after its summary line"),
@@ -265,6 +283,7 @@ def summary_value(v):
                          "model framework=keras task=cifar10-cnn gpus=1"), "gpus=1"),
     (lambda t: t.replace("gpus=0 replicas=1", "gpus=0 replicas=2"), "trained 2 replicas, asked for 1 (gpus=0)"),
     (lambda t: t.replace("gpus=0 replicas=1", "gpus=0 replicas=none"), "replicas=none, asked for 1"),
+    (lambda t: t.replace("gpus=0 replicas=1", "gpus=0"), "replicas=(missing), asked for 1"),
 ])
 def test_every_way_a_run_is_not_ok(tmp_path, edit, reason):
     proc, md, data = collect_basic(tmp_path, edit)
@@ -314,8 +333,7 @@ def test_runs_of_another_plan_or_other_settings_are_ignored(tmp_path):
         with_settings(OK_LOG, args="cifar10-cnn-keras.py 0").replace("repeat=1", "repeat=2"))
     (d / "plan.txt").write_text(PLAN)
     (d / "settings.txt").write_text(SETTINGS)
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
-                          capture_output=True, text=True, timeout=120)
+    proc = run_main(d, png=False)
     md, data = (d / "results.md").read_text(), json.loads((d / "results.json").read_text())
     assert proc.returncode == 1  # the alexnet runs fail as before; keras r1 is not run now
     assert {(r["cell"], r["repeat"]) for r in data["runs"]} == {
@@ -375,21 +393,19 @@ def test_device_mismatch_is_a_fairness_finding(tmp_path):
     assert "CIFAR CNN (cpu): `device` differs (Keras: gpu; tensorpack: cpu; tflearn: cpu)" in md
 
 
-def test_old_and_new_summary_lines_are_both_ok(tmp_path):
-    """The summary carries images_per_sec only now; an older log's spread_pct and epochs_timed are
-    still accepted (and epochs_timed still checked), spread and count coming from the throughput
-    lines either way. One epoch only: epoch 1 is the timed one."""
-    new = lambda t: t.replace(" spread_pct=9.5 epochs_timed=3", "")  # noqa: E731
-    proc, md, data = collect_basic(tmp_path, new)
+def test_spread_and_timed_epochs_come_from_the_throughput_lines(tmp_path):
+    """The summary carries images_per_sec only: the within-run spread and the number of timed
+    epochs come from the throughput lines. One epoch only: epoch 1 is the timed one."""
+    proc, md, data = collect_basic(tmp_path)
     r = run_of(data, KERAS)
+    assert set(r["lines"]["summary"]) == {"framework", "task", "gpus", "images_per_sec"}
     assert r["status"] == "ok" and (r["spread_pct"], r["epochs_timed"]) == (9.5, 3), r["reason"]
-    one = lambda t: "\n".join(l.replace("images_per_sec=1050.0 spread_pct=9.5 epochs_timed=3",  # noqa: E731
-                                         "images_per_sec=300.0") for l in t.splitlines()
-                              if not re.match(r"throughput .* epoch=[234] ", l))
+    one = lambda t: "\n".join(l.replace("images_per_sec=1050.0", "images_per_sec=300.0")  # noqa: E731
+                              for l in t.splitlines() if not re.match(r"throughput .* epoch=[234] ", l))
     proc, md, data = collect_basic(tmp_path / "one", one)
     r = run_of(data, KERAS)
     assert r["status"] == "ok" and (r["spread_pct"], r["epochs_timed"]) == (0.0, 1), r["reason"]
-    check = collect.verdict({"summary": {"images_per_sec": 200.0}, "model": {
+    check = rules.verdict({"summary": {"images_per_sec": 200.0}, "model": {
         "task": "alexnet", "framework": "keras", "gpus": 2, "replicas": 1}},
         [{"images_per_sec": v} for v in (50.0, 200.0)], "alexnet", "keras", 2, 0, ended=False)
     assert check == ("failed", "trained 1 replica, asked for 2 (gpus=2)")
@@ -405,7 +421,7 @@ def test_device_label_comes_from_the_model_lines(tmp_path):
     part = md.split("## Data parallel")[1] if "## Data parallel" in md else ""
     assert "gpu" not in part
     assert collect.device_label(data["runs"], "cifar10-cnn", 1) == "cpu (1 replica)"
-    dp = collect.read_all(str(FIXTURES / "dataparallel"))[0]
+    dp = rules.read_all(str(FIXTURES / "dataparallel"))[0]
     assert collect.device_label(dp, "resnet50", 2) == "gpu×2"
 
 
@@ -436,14 +452,14 @@ def test_keras_aa_is_the_noise_band_not_a_column(tmp_path):
     ([1.50, 1.40], [1.01, 0.99, 1.02], True, ""),  # 2 + 3: 1/10 x 1/2 = 5 %
 ])
 def test_decide(ratios, aa, established, why):
-    v = collect.decide(ratios, aa)
+    v = rules.decide(ratios, aa)
     assert (v["established"], v["why"]) == (established, why)
 
 
 def test_false_winner_chance():
-    assert collect.false_winner_chance(3, 3) == pytest.approx(1 / 20 / 4)  # 1.25 %
-    assert collect.false_winner_chance(2, 3) == pytest.approx(0.05)
-    assert collect.false_winner_chance(5, 5) < collect.false_winner_chance(3, 3)
+    assert rules.false_winner_chance(3, 3) == pytest.approx(1 / 20 / 4)  # 1.25 %
+    assert rules.false_winner_chance(2, 3) == pytest.approx(0.05)
+    assert rules.false_winner_chance(5, 5) < rules.false_winner_chance(3, 3)
 
 
 # Per-run noise: the standard deviation of log(API_a / API_b) about each API pair's mean over the
@@ -487,7 +503,7 @@ def winner_rate(sigma, speedup, repeats=3, outliers=0.0, sims=SIMS, seed=8):
             keras, keras_aa, x = (machine * run() for _ in range(3))
             ratios.append(speedup * x / keras)
             aa.append(keras_aa / keras)
-        wins += collect.decide(ratios, aa)["established"]
+        wins += rules.decide(ratios, aa)["established"]
     return wins / sims
 
 
@@ -518,13 +534,13 @@ def test_noise_model_is_the_committed_sweeps():
     sweep = REPO / "results" / "cpu-2core"
     if not (sweep / "logs").is_dir():
         pytest.skip("results/cpu-2core/ is not in this checkout")
-    recs = collect.read_all(str(sweep))[0]
+    recs = rules.read_all(str(sweep))[0]
 
     def per_run_sigma(tasks):
         squares, dof = 0.0, 0
         for task in tasks:
-            for a, b in itertools.combinations(collect.APIS, 2):
-                logs = [math.log(v) for _, v in collect.paired(recs, task, a, b, 0)]
+            for a, b in itertools.combinations(rules.APIS, 2):
+                logs = [math.log(v) for _, v in rules.paired(recs, task, a, b, 0)]
                 mean = sum(logs) / len(logs)
                 squares += sum((x - mean) ** 2 for x in logs)
                 dof += len(logs) - 1
@@ -532,40 +548,35 @@ def test_noise_model_is_the_committed_sweeps():
 
     assert per_run_sigma(["alexnet", "vgg16"]) == pytest.approx(SIGMA["steady"], abs=0.001)
     assert per_run_sigma(["resnet50"]) == pytest.approx(SIGMA["resnet50"], abs=0.001)
-    assert per_run_sigma(collect.TASKS) == pytest.approx(SIGMA["all"], abs=0.001)
+    assert per_run_sigma(rules.TASKS) == pytest.approx(SIGMA["all"], abs=0.001)
 
 
 # ---- fairness: every must-be-equal key of the model line ------------------------------------
 CHANGED = {"params": "1250859", "replicas": "2", "device": "gpu", "batch": "64", "image_size": "48",
            "optimizer": "GradientDescent", "lr": "0.001", "rho": "0.95", "momentum": "0.5",
-           "epsilon": "1e-05", "clip": "5", "dtype": "bfloat16", "var_dtype": "float16",
-           "data_format": "NCHW", "xla": "True", "intra_threads": "1", "inter_threads": "2"}
+           "epsilon": "1e-05", "clip": "5", "dtype": "bfloat16", "data_format": "NCHW", "xla": "True",
+           "intra_threads": "1"}
 
 
 def edit_model_line(log, key, value=None):
-    """Set (or, with value None, remove) one key of a log's model line; a key the line lacks
-    (var_dtype, inter_threads: no script prints them now) is appended."""
+    """Set (or, with value None, remove) one key of a log's model line."""
     text = log.read_text()
     model = next(l for l in text.splitlines() if l.startswith("model "))
-    if f" {key}=" in model:
-        new = re.sub(rf" {key}=\S+", "" if value is None else f" {key}={value}", model)
-    else:
-        assert value is not None, (key, model)
-        new = f"{model} {key}={value}"
+    assert f" {key}=" in model, (key, model)  # the fixtures' model lines carry every key
+    new = re.sub(rf" {key}=\S+", "" if value is None else f" {key}={value}", model)
     log.write_text(text.replace(model, new))
 
 
 def test_every_fair_key_is_tested():
-    assert set(CHANGED) == set(collect.FAIR_KEYS)
+    assert set(CHANGED) == set(rules.FAIR_KEYS)
 
 
-@pytest.mark.parametrize("key", collect.FAIR_KEYS)
+@pytest.mark.parametrize("key", rules.FAIR_KEYS)
 def test_fairness_flags_each_key(tmp_path, key):
     d = tmp_path / "repeats"
     shutil.copytree(FIXTURES / "repeats", d)
     edit_model_line(d / "logs" / "cifar10-cnn.tflearn.g0.r2.log", key, CHANGED[key])
-    status, _ = collect.collect(str(d))  # in process: 17 subprocesses would take 40 s
-    assert status == 3
+    assert run_main(d, png=False).returncode == 3
     data = json.loads((d / "results.json").read_text())
     [f] = data["fairness_mismatches"]
     assert (f["task"], f["gpus"], f["key"]) == ("cifar10-cnn", 0, key)
@@ -577,9 +588,8 @@ def test_fairness_flags_each_key(tmp_path, key):
 def test_fairness_key_absent_in_some_runs_is_a_mismatch(tmp_path):
     d = tmp_path / "repeats"
     shutil.copytree(FIXTURES / "repeats", d)
-    edit_model_line(d / "logs" / "alexnet.keras-aa.g0.r1.log", "xla")  # an older script's log
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
-                          capture_output=True, text=True, timeout=120)
+    edit_model_line(d / "logs" / "alexnet.keras-aa.g0.r1.log", "xla")  # one model line without xla
+    proc = run_main(d, png=False)
     assert proc.returncode == 3
     [f] = json.loads((d / "results.json").read_text())["fairness_mismatches"]
     assert (f["task"], f["key"]) == ("alexnet", "xla")
@@ -601,12 +611,11 @@ def fair_recs(key, values):
     ("optimizer", ("GradientDescent", "SGD", "GradientDescent")),
     ("data_format", ("NHWC", "channels_last", "NHWC")),
     ("data_format", ("NCHW", "channels_first", "channels_first")),
-    ("xla", ("False", "False", "off")),
     ("momentum", ("none", 0.0, 0)),  # "none when zero"
     ("lr", (0.001, "1e-3", 1e-3)),
 ])
 def test_fairness_reads_each_frameworks_spelling(key, values):
-    assert collect.fairness(fair_recs(key, [collect.convert(str(v)) for v in values])) == []
+    assert rules.fairness(fair_recs(key, [rules.convert(str(v)) for v in values])) == []
 
 
 @pytest.mark.parametrize("key,values", [
@@ -618,46 +627,85 @@ def test_fairness_reads_each_frameworks_spelling(key, values):
     ("momentum", ("0.9", "none", "none")),
 ])
 def test_fairness_flags_a_real_difference_through_the_aliases(key, values):
-    [f] = collect.fairness(fair_recs(key, [collect.convert(v) for v in values]))
+    [f] = rules.fairness(fair_recs(key, [rules.convert(v) for v in values]))
     assert (f["task"], f["gpus"], f["key"]) == ("resnet50", 1, key)
 
 
-def test_fairness_skips_keys_no_run_has_and_compares_within_a_device_count(tmp_path):
-    # the dataparallel fixture is in the older format (no replicas, xla, ... keys): nothing to flag
+def test_fairness_compares_within_a_device_count(tmp_path):
     proc, d, md, data = run_collector(tmp_path, "dataparallel")
     assert proc.returncode == 0 and data["fairness_mismatches"] == []
-    assert "No run reports them" in md.split("## API properties", 1)[1]
 
     def rec(api, gpus, **model):
         return {"task": "resnet50", "api": api, "gpus": gpus, "lines": {"model": model}}
     recs = [rec("tensorpack", 1, replicas=1), rec("keras", 1, replicas=1),
             rec("tensorpack", 2, replicas=2), rec("keras", 2, replicas=2)]
-    assert collect.fairness(recs) == []  # 1 vs 2 replicas across device counts is the point
+    assert rules.fairness(recs) == []  # 1 vs 2 replicas across device counts is the point
     recs.append(rec("keras", 2, replicas=1))  # a 2-device cell that trains one replica
-    assert collect.fairness(recs) == [{"task": "resnet50", "gpus": 2, "key": "replicas",
-                                       "values": {"tensorpack": ["2"], "keras": ["1", "2"]}}]
+    assert rules.fairness(recs) == [{"task": "resnet50", "gpus": 2, "key": "replicas",
+                                     "values": {"tensorpack": ["2"], "keras": ["1", "2"]}}]
+
+
+# ---- API properties: shown per task and API, never compared ---------------------------------
+def api_table(md):
+    part = md.split("## API properties", 1)[1].split("\n## ", 1)[0]
+    return part, [[c.strip() for c in l.strip().strip("|").split(" | ")] for l in part.splitlines()
+                  if l.startswith("| ") and not l.startswith("| Task |")]
 
 
 def test_api_properties_table(tmp_path):
-    # the basic fixture's logs are in the issue-8 format, whose model line had input and bn
     proc, d, md, data = run_collector(tmp_path, "basic")
-    part = md.split("## API properties", 1)[1].split("\n## ", 1)[0]
-    assert "Differences that stay because they are the API" in part
-    assert row(md, "CIFAR CNN", "## API properties") == [
-        "CIFAR CNN (generated CIFAR-format data), cpu", "`input`", "queue", "arrays", "feed"]
-    assert row(md, "AlexNet", "## API properties") == ["AlexNet, cpu", "`input`", "queue", "tf.data", "feed"]
-    assert "| `bn` |" not in part  # none for every API outside ResNet50
-    # the current scripts report neither key: the section says so, no table
-    proc, d, md, data = run_collector(tmp_path, "repeats")
-    part = md.split("## API properties", 1)[1].split("\n## ", 1)[0]
-    assert "No run reports them" in part and "| Task | key |" not in part
+    part, rows = api_table(md)
+    assert "Differences that stay because they are the API" in part and "No run" not in part
+    assert "| Task | key | tensorpack | Keras | tflearn |" in part
+    cifar = "CIFAR CNN (generated CIFAR-format data), cpu"
+    assert rows == [  # bn is none for every API outside ResNet50: no row
+        [cifar, "`input`", "queue", "tf.data", "feed_dict"],
+        [cifar, "`variables`", "resource", "resource", "reference"],
+        ["AlexNet, cpu", "`input`", "queue", "tf.data", "feed_dict"],
+        ["AlexNet, cpu", "`variables`", "resource", "resource", "reference"]]
+    # ResNet50 on 1, 2 and 4 GPUs: fused batch norm in tensorpack, composite in Keras and tflearn
+    proc, d, md, data = run_collector(tmp_path, "dataparallel")
+    part, rows = api_table(md)
+    assert ["ResNet50, gpus=1", "`bn`", "fused", "composite", "composite"] in rows
+    assert ["ResNet50, gpus=2", "`bn`", "fused", "composite", "—"] in rows  # no tflearn run
+    assert ["ResNet50, gpus=4", "`input`", "queue", "—", "—"] in rows
+    assert [r[0] for r in rows] == ["ResNet50, gpus=1"] * 3 + ["ResNet50, gpus=2"] * 3 + ["ResNet50, gpus=4"] * 3
 
     recs = [{"task": "resnet50", "api": api, "gpus": 0, "lines": {"model": {"input": i, "bn": b}}}
             for api, i, b in (("tensorpack", "queue", "fused"), ("keras", "tf.data", "fused"),
-                              ("tflearn", "feed", "unfused"), ("keras-aa", "tf.data", "fused"))]
-    assert collect.api_properties(recs) == {("resnet50", 0): {
-        "input": {"tensorpack": {"queue"}, "keras": {"tf.data"}, "tflearn": {"feed"}},
-        "bn": {"tensorpack": {"fused"}, "keras": {"fused"}, "tflearn": {"unfused"}}}}
+                              ("tflearn", "feed_dict", "composite"), ("keras-aa", "tf.data", "fused"))]
+    recs[0]["lines"]["model"]["variables"] = "resource"
+    assert rules.api_properties(recs) == {("resnet50", 0): {
+        "input": {"tensorpack": {"queue"}, "keras": {"tf.data"}, "tflearn": {"feed_dict"}},
+        "bn": {"tensorpack": {"fused"}, "keras": {"fused"}, "tflearn": {"composite"}},
+        "variables": {"tensorpack": {"resource"}, "keras": {None}, "tflearn": {None}}}}
+
+
+def test_api_properties_are_shown_and_never_flagged(tmp_path):
+    """input, bn and variables differ between the APIs by design: they are in the table, not in
+    the fairness check, even when they differ within an API or a run lacks one."""
+    assert rules.API_KEYS == ("input", "bn", "variables")
+    assert not set(rules.API_KEYS) & set(rules.FAIR_KEYS)
+    for key, values in (("input", ("queue+staging", "tf.data", "feed_dict")),
+                        ("bn", ("fused", "composite", "none")),
+                        ("variables", ("resource", "resource", "reference"))):
+        assert rules.fairness(fair_recs(key, values)) == []
+    d = tmp_path / "repeats"
+    shutil.copytree(FIXTURES / "repeats", d)
+    edit_model_line(d / "logs" / "cifar10-cnn.tflearn.g0.r2.log", "variables")  # lacks the key
+    edit_model_line(d / "logs" / "cifar10-cnn.keras.g0.r3.log", "input", "ArrayDataAdapter")
+    edit_model_line(d / "logs" / "alexnet.tensorpack.g0.r1.log", "bn", "composite")
+    assert run_main(d, png=False).returncode == 0
+    assert json.loads((d / "results.json").read_text())["fairness_mismatches"] == []
+    md = (d / "results.md").read_text()
+    assert "FAIRNESS MISMATCH" not in md
+    part, rows = api_table(md)
+    assert rows == [
+        ["CIFAR CNN (generated CIFAR-format data), cpu", "`input`", "queue", "ArrayDataAdapter, tf.data", "feed_dict"],
+        ["CIFAR CNN (generated CIFAR-format data), cpu", "`variables`", "resource", "resource", "reference, —"],
+        ["AlexNet, cpu", "`input`", "queue", "tf.data", "—"],  # the A/A run is not a column
+        ["AlexNet, cpu", "`bn`", "composite, none", "none", "—"],
+        ["AlexNet, cpu", "`variables`", "resource", "resource", "—"]]
 
 
 # ---- --quick sweeps -------------------------------------------------------------------------
@@ -667,8 +715,7 @@ def test_quick_results_are_a_smoke_test_and_name_no_winner(tmp_path):
     for log in (d / "logs").glob("*.r*.log"):
         log.write_text(re.sub(r"^(run cell=.*) commit=", r"\1 mode=quick commit=", log.read_text(),
                               flags=re.M))
-    proc = subprocess.run([sys.executable, str(REPO / "tools" / "collect.py"), str(d)],
-                          capture_output=True, text=True, timeout=120)
+    proc = run_main(d)
     assert proc.returncode == 0, proc.stderr
     md = (d / "results.md").read_text()
     assert "SMOKE TEST" in md.split("## Single device", 1)[0]

@@ -3,6 +3,9 @@
 
     tools/collect.py DIR
 
+The rules below (which logs count, "ok", fairness, the winner) live in tools/rules.py; this file
+writes the report and holds the command line.
+
 Reads only the logfmt lines of DIR/logs/*.log: the scripts' `model`, `throughput`, `summary`
 lines (CONTRACT.md), run_all.sh's `run` / `run_end` lines and tools/peak.py's `peak` line. A line
 counts when its first word is one of those and it carries key=value pairs (values may be
@@ -27,19 +30,18 @@ problem: a stray whose name and run line disagree, a duplicate, an unknown task 
 logs/ that are no run log (a folder, no log lines) are skipped with a warning. The peak counts only
 from logs/peak.log, and only if measured with the settings of the current plan.
 
-The rule for "ok" (verdict(); run_all.sh asks it too, through --check): exit code 0, a run_end
-line, a summary whose images_per_sec is a finite positive number equal to the median of its
-throughput lines of epochs >= 2 (epoch 1 alone when only one epoch ran; an older summary's
-epochs_timed, when present, must count those epochs), and a model line naming the cell's task, API
-(FRAMEWORK_OF for an API that runs another API's script) and device count, with replicas =
-max(gpus, 1) when it reports replicas. Anything else is FAILED with its reason. The within-run
-spread and the number of timed epochs are computed from the throughput lines (older logs' summary
-spread_pct and epochs_timed are not used).
+The rule for "ok" (rules.verdict(); run_all.sh asks it too, through --check): exit code 0, a
+run_end line, a summary whose images_per_sec is a finite positive number equal to the median of its
+throughput lines of epochs >= 2 (epoch 1 alone when only one epoch ran), and a model line naming the
+cell's task, API (FRAMEWORK_OF for an API that runs another API's script) and device count, with
+replicas = max(gpus, 1). Anything else is FAILED with its reason. The within-run spread and the
+number of timed epochs are computed from the throughput lines.
 
 Fairness: the model lines' must-be-equal keys (FAIR_KEYS) are compared per task and device count
 after normalising each framework's spelling (numbers by value, "none" = 0 for the optimizer's
 hyperparameters, case-insensitive names, aliases: GradientDescent = SGD, NHWC = channels_last,
-NCHW = channels_first, xla on/off = True/False).
+NCHW = channels_first). The API properties (API_KEYS: input, bn, variables) are shown per task and
+API in results.md and never compared.
 
 Exit status: 0 all runs ok (skipped runs are not failures); 1 some run failed, a planned run has
 no log, or a log cannot be placed (stray, duplicate, unknown name); 3 fairness mismatch between
@@ -49,8 +51,7 @@ the APIs' `model` lines (wins over 1); 2 bad usage (no DIR/logs folder).
 
 Load rule: run_all.sh measures `other_cpu`, the number of cores kept busy by other work during one
 second right before each run starts and right after it ends (nothing of the sweep runs then).
-A run is flagged "busy machine" when either sample exceeds 0.5 cores. For logs without that
-key the rule falls back to the 1-minute load average at the start exceeding the core count.
+A run is flagged "busy machine" when either sample exceeds 0.5 cores.
 """
 import csv
 import datetime
@@ -66,548 +67,22 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flops  # noqa: E402  (tools/flops.py, pure arithmetic)
+from rules import (  # noqa: E402  (tools/rules.py: what counts, ok, fairness, the winner)
+    AA_API, API_KEYS, APIS, GENERATED_LABEL, MAX_FALSE_WINNER, OTHER_CPU_LIMIT, TASKS, aa_ratios,
+    api_properties, cell_stats, error_line, fairness, fastest, is_quick, pair_ratio, percent,
+    read_lines, read_sweep, single_gpus, split_cell, verdict)
 
-KINDS = ("model", "throughput", "summary", "run", "run_end", "peak")
-TASKS = ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
 TASK_LABEL = {"cifar10-cnn": "CIFAR CNN", "alexnet": "AlexNet", "vgg16": "VGG16",
               "resnet50": "ResNet50"}
-APIS = ("tensorpack", "keras", "tflearn")
-AA_API = "keras-aa"  # the A/A run: Keras's script run a second time in each repeat (noise band)
 API_LABEL = {"tensorpack": "tensorpack", "keras": "Keras", "tflearn": "tflearn",
              AA_API: "Keras A/A"}
-# The framework= a cell's model line must name, for an API whose runs use another API's script
-# (keras-aa: a second Keras run, for an A/A comparison); every other API names itself.
-FRAMEWORK_OF = {AA_API: "keras"}
-KNOWN_APIS = tuple(dict.fromkeys(APIS + tuple(FRAMEWORK_OF)))
-# The model line's keys that must be equal across the APIs of a task and device count (CONTRACT.md),
-# and the keys that are properties of an API (reported, never flagged). var_dtype and
-# inter_threads are printed by no script now (issue-8 logs have them); a key absent from every run
-# of a task is not compared, so they cost nothing.
-FAIR_KEYS = ("replicas", "device", "batch", "image_size", "optimizer", "params", "lr", "rho",
-             "momentum", "epsilon", "clip", "dtype", "data_format", "intra_threads", "xla",
-             "var_dtype", "inter_threads")
-API_KEYS = ("input", "bn")
-# Each framework spells a value its own way (the scripts read it from the live objects): the
-# update kernel's name (tensorpack, tflearn: RMSProp, GradientDescent) or the Keras optimizer's
-# class (RMSprop, SGD); TF's layout names or Keras's. Compared lower-case, through these aliases.
-ALIASES = {"optimizer": {"gradientdescent": "sgd"},
-           "data_format": {"nhwc": "channels_last", "nchw": "channels_first"},
-           "xla": {"on": "true", "off": "false"}}
-ZERO_IS_NONE = ("lr", "rho", "momentum", "epsilon", "clip")  # "none when zero or not used"
-MAX_FALSE_WINNER = 0.05  # the largest chance, under pure noise, of the pattern that names a winner
-OTHER_CPU_LIMIT = 0.5  # cores busy with other work before/after a run -> warning
-GENERATED_LABEL = "generated CIFAR-format data"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAIRNESS = 0, 1, 2, 3
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
-_GLOG = re.compile(r"^[IWEF]\d{4} ")  # TensorFlow's C++ log prefix: not a Python error
-_ERROR = re.compile(r"(\b\w*(Error|Exception)\b|\berror:|Killed|Traceback)")
-_LOGNAME = re.compile(r"^(?P<cell>.+)\.r(?P<rep>\d+)$")
-_CELL = re.compile(r"(?P<task>[^.]+)\.(?P<api>[^.]+)\.g(?P<gpus>\d+)")
 
-
-# ---- parsing --------------------------------------------------------------------------------
-def convert(v):
-    """A logfmt value as int, float or str."""
-    if re.fullmatch(r"[-+]?\d+", v):
-        return int(v)
-    try:
-        f = float(v)
-        return f if math.isfinite(f) else v
-    except ValueError:
-        return v
-
-
-def parse_line(line, kinds=KINDS):
-    """(kind, {key: value}) for a logfmt line of one of `kinds`, else None."""
-    line = _ANSI.sub("", line.rstrip("\r\n")).rsplit("\r", 1)[-1].strip()
-    head, _, rest = line.partition(" ")
-    if head not in kinds:
-        return None
-    kv = {}
-    for m in _PAIR.finditer(rest):
-        v = m.group(2)
-        if v.startswith('"') and v.endswith('"') and len(v) >= 2:
-            v = re.sub(r"\\(.)", r"\1", v[1:-1])
-            kv[m.group(1)] = v
-        else:
-            kv[m.group(1)] = convert(v)
-    return (head, kv) if kv else None
-
-
-def error_line(lines):
-    """The last line of a log that looks like an error (Python's, not TF's C++ logging)."""
-    for line in reversed(lines):
-        s = _ANSI.sub("", line).strip()
-        if s and not _GLOG.match(s) and _ERROR.search(s) and s != "Traceback (most recent call last):":
-            return s[:300]
-    return ""
-
-
-def split_cell(cell):
-    """(task, api, gpus) of a cell name <task>.<api>.g<N>, or None if it is not one."""
-    m = _CELL.fullmatch(str(cell))
-    return (m.group("task"), m.group("api"), int(m.group("gpus"))) if m else None
-
-
-def is_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
-    """(status, reason) of one run: THE rule for "ok", shared by the collector and run_all.sh.
-
-    `lines` maps a kind to the key=values of its (last) line, `epochs` holds the throughput lines
-    in order, `rc` is the exit code (None if unknown), `ended` says whether the log must already
-    hold its run_end line, `error` is the log's last error-looking line. A run is ok only if it
-    exited 0, has run_end (when `ended`), a summary whose images_per_sec is a finite positive
-    number equal to the median of its timed epochs' throughput lines (timed_epochs(); an older
-    summary's epochs_timed, if present, must count them), and a model line of the cell's task, API
-    (FRAMEWORK_OF) and device count whose replicas, if reported, is max(gpus, 1). Anything else is
-    "failed", with the first reason found.
-    """
-    end, summ, model = lines.get("run_end", {}), lines.get("summary"), lines.get("model")
-    if end.get("status") == "skipped":
-        return "skipped", str(end.get("reason", "skipped"))
-    if end.get("status") not in (None, "ok") and end.get("reason"):
-        return "failed", str(end["reason"])
-    if rc is not None and rc != 0:
-        if summ:
-            return "failed", f"exit code {rc} after its summary line" + (f": {error}" if error else "")
-        return "failed", error or f"exit code {rc}, no summary line"
-    if not summ:
-        return "failed", error or ("exit code 0, no summary line" if rc == 0 else
-                                   "no summary line (run did not finish: interrupted or still running?)")
-    if ended and not end:
-        return "failed", "no run_end line (the sweep did not see the run finish: interrupted or killed?)"
-    if "images_per_sec" not in summ:
-        return "failed", "summary line without images_per_sec (cut short?)"
-    ips = summ["images_per_sec"]
-    if not is_number(ips) or ips <= 0:
-        shown = ips if ips != "" else "(empty)"
-        return "failed", f"summary images_per_sec={shown} is not a finite positive number"
-    rates = [e.get("images_per_sec") for e in epochs]
-    if not rates or not all(is_number(v) and v > 0 for v in rates):
-        return "failed", "throughput lines missing or not finite positive numbers"
-    timed = timed_epochs(rates)
-    med = statistics.median(timed)
-    said = "" if "epochs_timed" not in summ else f" epochs_timed={summ['epochs_timed']}"
-    if (not math.isclose(ips, med, rel_tol=2e-3, abs_tol=0.11)
-            or ("epochs_timed" in summ and summ["epochs_timed"] != len(timed))):
-        return "failed", (f"summary images_per_sec={ips}{said} does not match its throughput "
-                          f"lines (median {med:.1f} over {len(timed)} epoch{'s' if len(timed) != 1 else ''})")
-    if not model:
-        return "failed", "no model line"
-    want = {"task": task, "framework": FRAMEWORK_OF.get(api, api), "gpus": gpus}
-    for key, value in want.items():
-        if model.get(key) != value:
-            return "failed", (f"model line says {key}={model.get(key, '(missing)')}, "
-                              f"the cell {task}.{api}.g{gpus} needs {key}={value}")
-    if "replicas" in model and model["replicas"] != max(gpus, 1):
-        n, want = model["replicas"], max(gpus, 1)
-        trained = (f"trained {n} replica{'s' if n != 1 else ''}" if is_number(n)
-                   else f"model line says replicas={n if n != '' else '(empty)'}")
-        return "failed", f"{trained}, asked for {want} (gpus={gpus})"
-    return "ok", ""
-
-
-def timed_epochs(rates):
-    """The images/sec of the timed epochs: epochs >= 2 (epoch 1 is the warm-up, CONTRACT.md), or
-    epoch 1 alone when only one epoch ran."""
-    return rates[1:] or rates
-
-
-def spread(rates):
-    """(within-run spread in % of the median: (max - min) / median * 100, number of timed epochs)
-    from a run's throughput lines; (None, 0) without usable ones."""
-    timed = [v for v in timed_epochs(rates) if is_number(v) and v > 0]
-    if not timed or len(timed) != len(timed_epochs(rates)):
-        return None, 0
-    return round((max(timed) - min(timed)) / statistics.median(timed) * 100, 1), len(timed)
-
-
-def read_lines(path):
-    """A log's lines: (the raw lines, {kind: key=values of its last line}, [throughput lines])."""
-    with open(path, errors="replace") as f:
-        raw = f.read().splitlines()
-    lines, epochs = {}, []
-    for line in raw:
-        p = parse_line(line)
-        if p is None:
-            continue
-        kind, kv = p
-        if kind == "throughput":
-            epochs.append({k: kv.get(k) for k in ("epoch", "images_per_sec", "loss") if k in kv})
-        elif kind != "peak":
-            lines[kind] = kv
-    return raw, lines, epochs
-
-
-def log_identity(name, lines):
-    """(cell, repeat, problem) of a log from its file name and its `run` line; problem is "" or
-    why the log cannot be placed (a stray copy, an unknown cell name)."""
-    m = _LOGNAME.match(name[:-4])
-    run = lines.get("run", {})
-    if not m:
-        return None, None, f"file name is not <task>.<api>.g<N>.r<repeat>.log"
-    cell, rep = m.group("cell"), int(m.group("rep"))
-    if run and (run.get("cell") != cell or run.get("repeat") != rep):
-        return cell, rep, (f"stray: its run line says {run.get('cell')} repeat {run.get('repeat')}, "
-                           f"its file name {cell} repeat {rep} (a copied or renamed log?)")
-    parts = split_cell(cell)
-    if not parts:
-        return cell, rep, f"unknown cell name {cell} (not <task>.<api>.g<N>)"
-    task, api, _ = parts
-    if task not in TASKS:
-        return cell, rep, f"unknown task {task} (known: {', '.join(TASKS)})"
-    if api not in KNOWN_APIS:
-        return cell, rep, f"unknown API {api} (known: {', '.join(KNOWN_APIS)})"
-    return cell, rep, ""
-
-
-def read_log(path):
-    """One run's record from its log file (see verdict() for its status)."""
-    raw, L, epochs = read_lines(path)
-    rec = {"file": os.path.basename(path), "lines": L, "epochs": epochs}
-    m = _LOGNAME.match(rec["file"][:-4])
-    cell = L.get("run", {}).get("cell") or (m.group("cell") if m else rec["file"][:-4])
-    task, api, gpus = split_cell(cell) or ("?", "?", 0)
-    rec["cell"], rec["task"], rec["api"], rec["gpus"] = cell, task, api, gpus
-    rec["repeat"] = int(L.get("run", {}).get("repeat") or (int(m.group("rep")) if m else 1))
-
-    end, summ = L.get("run_end", {}), L.get("summary")
-    rc = end.get("rc") if is_number(end.get("rc")) else None
-    rec["status"], rec["reason"] = verdict(L, epochs, task, api, gpus, rc, ended=True,
-                                           error=error_line(raw))
-    rec["images_per_sec"] = summ.get("images_per_sec") if summ and rec["status"] == "ok" else None
-    rec["epochs_images_per_sec"] = [e.get("images_per_sec") for e in rec["epochs"]]
-    rec["spread_pct"], rec["epochs_timed"] = spread(rec["epochs_images_per_sec"])
-    model = L.get("model", {})
-    rec["image_size"] = model.get("image_size") or flops.DEFAULT_SIZE.get(rec["task"])
-    rec["device"] = model.get("device")
-    run = L.get("run", {})
-    rec["generated_data"] = bool(run.get("data_generated"))
-    rec["data"] = (GENERATED_LABEL if rec["generated_data"] else
-                   ("CIFAR-10" if rec["task"] == "cifar10-cnn" else "synthetic images"))
-    rec["load1_start"], rec["load1_end"] = run.get("load1"), end.get("load1")
-    rec["other_cpu_start"], rec["other_cpu_end"] = run.get("other_cpu"), end.get("other_cpu")
-    rec["wall_s"], rec["rc"] = end.get("wall_s"), end.get("rc")
-    rec["load_warning"] = load_warning(run, end)
-    return rec
-
-
-def load_warning(run, end):
-    """'' or why this run's machine looked busy (see the module docstring for the rule)."""
-    notes = []
-    for when, kv in (("before", run), ("after", end)):
-        oc = kv.get("other_cpu")
-        if isinstance(oc, (int, float)) and oc > OTHER_CPU_LIMIT:
-            notes.append(f"{oc:.2f} cores busy with other work {when} the run")
-    if not notes and not isinstance(run.get("other_cpu"), (int, float)):
-        l1, cores = run.get("load1"), run.get("cores") or os.cpu_count() or 1
-        if isinstance(l1, (int, float)) and l1 > cores:
-            notes.append(f"load1={l1} at start > {cores} cores")
-    return "; ".join(notes)
-
-
-def read_plan(d):
-    """The folder's current plan as run_all.sh wrote it, or None when it has no plan.txt:
-    {"runs": {(cell, repeat)}, "cells": {cell: {"mode", "args"}}, "peak": {"mode", "args"} or None}
-    (settings.txt holds the arguments; a folder without it is checked against plan.txt alone)."""
-    path = os.path.join(d, "plan.txt")
-    if not os.path.isfile(path):
-        return None
-    runs = set()
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = re.fullmatch(r"r(\d+) (\S+)", line.strip())
-            if m:
-                runs.add((m.group(2), int(m.group(1))))
-    plan = {"runs": runs, "cells": {}, "peak": None}
-    path = os.path.join(d, "settings.txt")
-    if os.path.isfile(path):
-        with open(path, errors="replace") as f:
-            for line in f:
-                p = parse_line(line, kinds=("cell", "peak_probe"))
-                if p and p[0] == "cell" and "cell" in p[1]:
-                    plan["cells"][p[1]["cell"]] = {k: p[1].get(k) for k in ("mode", "args")}
-                elif p and p[0] == "peak_probe":
-                    plan["peak"] = {k: p[1].get(k) for k in ("mode", "args")}
-    return plan
-
-
-def settings_differ(run, want):
-    """'' or how a log's `run` line differs from the settings the plan wants for its cell."""
-    have = {k: run.get(k) for k in ("mode", "args")}
-    if want is None or have == want:
-        return ""
-    diff = "; ".join(f"{k}={have[k]!s} (current plan: {want[k]!s})" for k in want if have[k] != want[k])
-    return f"made with other settings: {diff}"
-
-
-def read_peak(logdir, plan=None):
-    """(peak line of logs/peak.log or None, '' or why that line is not used)."""
-    path = os.path.join(logdir, "peak.log")
-    if not os.path.isfile(path):
-        return None, ""
-    best, run = None, {}
-    with open(path, errors="replace") as f:
-        for line in f:
-            p = parse_line(line)
-            if p and p[0] == "run":
-                run = p[1]
-            if p and p[0] == "peak" and is_number(p[1].get("tflops")) and p[1]["tflops"] > 0:
-                if best is None or p[1]["tflops"] > best["tflops"]:
-                    best = p[1]
-    why = settings_differ(run, plan["peak"]) if plan and plan["peak"] and best else ""
-    return (None, why) if why else (best, "")
-
-
-def read_sweep(d):
-    """Everything the collector uses from DIR: the runs that count, and what it set aside.
-
-    Returns {"recs": runs of the current plan (ok, failed or skipped), "peak": peak line or None,
-    "ignored": [{"file", "reason", "problem"}] (logs not used: stale ones of another plan or other
-    settings; problem=True for those that cannot be placed: strays, duplicates, unknown names),
-    "junk": [{"file", "reason"}] (files in logs/ that are no run log), "missing": [(cell, repeat)]
-    planned runs without a log}.
-    """
-    logdir = os.path.join(d, "logs")
-    plan = read_plan(d)
-    recs, ignored, junk = [], [], []
-    for name in sorted(os.listdir(logdir)):
-        path = os.path.join(logdir, name)
-        if not name.endswith(".log") or name == "peak.log":
-            continue
-        if not os.path.isfile(path):
-            junk.append({"file": name, "reason": "not a regular file"})
-            continue
-        try:
-            _, lines, _ = read_lines(path)
-        except OSError as e:
-            junk.append({"file": name, "reason": f"unreadable: {e.strerror or e}"})
-            continue
-        if not lines:
-            junk.append({"file": name, "reason": "none of the sweep's log lines"})
-            continue
-        cell, rep, problem = log_identity(name, lines)
-        if problem:
-            ignored.append({"file": name, "reason": problem, "problem": True})
-            continue
-        if plan is not None:
-            why = ("not in the current plan (plan.txt)" if (cell, rep) not in plan["runs"]
-                   else settings_differ(lines.get("run", {}), plan["cells"].get(cell)))
-            if why:
-                ignored.append({"file": name, "reason": why, "problem": False})
-                continue
-        recs.append(read_log(path))
-    groups = {}
-    for r in recs:
-        groups.setdefault((r["cell"], r["repeat"]), []).append(r)
-    for (cell, rep), group in groups.items():
-        if len(group) > 1:
-            files = ", ".join(r["file"] for r in group)
-            for r in group:
-                ignored.append({"file": r["file"], "problem": True,
-                                "reason": f"duplicate: {len(group)} logs of {cell} repeat {rep} ({files})"})
-            recs = [r for r in recs if r not in group]
-    peak, why = read_peak(logdir, plan)
-    if why:
-        ignored.append({"file": "peak.log", "reason": why, "problem": False})
-    have = {(r["cell"], r["repeat"]) for r in recs}
-    missing = sorted((plan["runs"] - have) if plan else set(), key=lambda cr: (cr[1], cr[0]))
-    return {"recs": recs, "peak": peak, "ignored": ignored, "junk": junk, "missing": missing}
-
-
-def read_all(d):
-    sweep = read_sweep(d)
-    return sweep["recs"], sweep["peak"]
-
-
-# ---- analysis -------------------------------------------------------------------------------
-def single_gpus(recs, task):
-    """The device count that means 'single device' for a task: 1 when its gpus=1 runs trained on a
-    GPU (by their model lines; or say nothing and there is no CPU run), else 0 (CPU)."""
-    ones = [r for r in recs if r["task"] == task and r["gpus"] == 1]
-    said = {r["device"] for r in ones if r["device"]}
-    if "gpu" in said:
-        return 1
-    if any(r["task"] == task and r["gpus"] == 0 for r in recs):
-        return 0
-    return 1 if ones else 0
-
-
-def device_label(recs, task, gpus):
-    """Where a row's runs trained, from their model lines' device= (not from the asked count)."""
-    said = sorted({str(r["device"]) for r in recs if r["task"] == task and r["gpus"] == gpus
-                   and r["device"]})
-    if said == ["gpu"]:
-        return f"gpu×{gpus}"
-    if said == ["cpu"]:
-        return "cpu" if gpus == 0 else f"cpu ({gpus} replica{'s' if gpus > 1 else ''})"
-    if said:
-        return f"{'/'.join(said)} (mixed)"
-    return "cpu" if gpus == 0 else f"gpus={gpus} (device not reported)"
-
-
-def cell_stats(recs, task, api, gpus):
-    runs = [r for r in recs if (r["task"], r["api"], r["gpus"]) == (task, api, gpus)]
-    ok = [r for r in runs if r["status"] == "ok"]
-    vals = [float(r["images_per_sec"]) for r in ok]
-    return {
-        "runs": runs, "ok": ok, "values": vals,
-        "failed": [r for r in runs if r["status"] == "failed"],
-        "skipped": [r for r in runs if r["status"] == "skipped"],
-        "median": statistics.median(vals) if vals else None,
-        "min": min(vals) if vals else None, "max": max(vals) if vals else None,
-        "warnings": [r for r in runs if r["load_warning"]],
-    }
-
-
-def paired(recs, task, a, b, gpus):
-    """[(repeat, a/b)] of images/sec for each repeat in which both a and b ran ok."""
-    by = {}
-    for r in recs:
-        if r["task"] == task and r["gpus"] == gpus and r["status"] == "ok" and r["api"] in (a, b):
-            by.setdefault(r["repeat"], {})[r["api"]] = float(r["images_per_sec"])
-    return [(rep, v[a] / v[b]) for rep, v in sorted(by.items())
-            if positive(v.get(a)) and positive(v.get(b))]
-
-
-def positive(x):
-    """A usable images/sec for a ratio: a finite number above zero."""
-    return x is not None and math.isfinite(x) and x > 0
-
-
-def false_winner_chance(n, m):
-    """Chance that pure noise puts all n paired ratios beyond all m A/A ratios, on one side of 1.0.
-
-    With exchangeable noise the n + m log ratios' sizes are in random order, so the n paired ones
-    are the n largest with chance 1 / C(n + m, n), and their n signs agree with chance 2 / 2**n.
-    """
-    return 2.0 ** (1 - n) / math.comb(n + m, n)
-
-
-def decide(ratios, aa_ratios, level=MAX_FALSE_WINNER):
-    """Is a difference established by these paired ratios, given the A/A ratios of the same sweep?
-
-    The noise band is the largest |log| of the A/A ratios (identical code run twice). A difference
-    is established when every paired ratio lies beyond the band on the same side of 1.0, with at
-    least 2 pairs and 1 A/A pair, and the chance of that pattern under pure noise is <= level.
-    Returns {"established", "band" (the largest A/A deviation as a fraction, e.g. 0.04 for ±4 %),
-    "chance", "why"}; "why" says what is missing when not established.
-    """
-    logs = [math.log(r) for r in ratios]
-    aa_logs = [abs(math.log(r)) for r in aa_ratios]
-    n, m = len(logs), len(aa_logs)
-    band = max(aa_logs) if aa_logs else None
-    out = {"established": False, "band": math.exp(band) - 1 if aa_logs else None,
-           "chance": false_winner_chance(n, m) if n and m else None, "why": ""}
-    if n < 2:
-        out["why"] = f"only {n} pair{'s' if n != 1 else ''}, 2 needed"
-    elif not m:
-        out["why"] = "no A/A pair (keras-aa runs missing or failed): noise band unknown"
-    elif not (all(x > 0 for x in logs) or all(x < 0 for x in logs)):
-        out["why"] = "pairs on both sides of 1.0"
-    elif min(abs(x) for x in logs) <= band:
-        out["why"] = f"within noise band ±{percent(out['band'])}"
-    elif out["chance"] > level:
-        out["why"] = (f"too few pairs: {n} pairs and {m} A/A pair{'s' if m != 1 else ''} leave a "
-                      f"{100 * out['chance']:.1f} % chance of this by noise alone")
-    else:
-        out["established"] = True
-    return out
-
-
-def percent(frac):
-    """A fraction as a percentage: 0.0412 -> '4.1 %'."""
-    return f"{100 * frac:.1f} %"
-
-
-def aa_ratios(recs, task, gpus):
-    """keras-aa / keras per repeat: the A/A pairs of a task and device count."""
-    return paired(recs, task, AA_API, "keras", gpus)
-
-
-def pair_ratio(recs, task, a, b, gpus):
-    """Ratio a/b of images/sec from each repeat where both ran ok: median, range, and whether the
-    difference is established beyond the A/A noise band (see decide)."""
-    pairs = paired(recs, task, a, b, gpus)
-    aa = aa_ratios(recs, task, gpus)
-    repeats = sorted({r["repeat"] for r in recs if r["task"] == task and r["gpus"] == gpus
-                      and r["api"] in (a, b)})
-    verdict = decide([v for _, v in pairs], [v for _, v in aa])
-    vals = [v for _, v in pairs]
-    return {"pairs": pairs, "repeats": repeats, "aa_pairs": aa,
-            "median": statistics.median(vals) if vals else None,
-            "min": min(vals) if vals else None, "max": max(vals) if vals else None, **verdict}
-
-
-def fastest(recs, task, gpus):
-    """The API that beats every other API with an established paired ratio > 1, else None."""
-    apis = [a for a in APIS if cell_stats(recs, task, a, gpus)["values"]]
-    if len(apis) < 2:
-        return None
-    for a in apis:
-        if all((pr := pair_ratio(recs, task, a, b, gpus))["established"] and pr["min"] > 1.0
-               for b in apis if b != a):
-            return a
-    return None
-
-
-def norm_value(v, key=None):
-    """A model-line value for comparison: 0.01, 1e-2 and 0.010 are the same number; names are
-    compared lower-case through ALIASES (RMSProp = RMSprop, GradientDescent = SGD,
-    NHWC = channels_last, xla on = True); for the optimizer's hyperparameters "none" = 0."""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if key in ZERO_IS_NONE and v == 0:
-            return "none"
-        return repr(float(v))
-    s = str(v).lower()
-    return ALIASES.get(key, {}).get(s, s)
-
-
-def fairness(recs):
-    """Differences in the must-be-equal keys (FAIR_KEYS) of the `model` lines of one task and
-    device count, as a list of findings. A key absent from every run of a task is not compared
-    (logs made before the key existed); present in some runs and absent in others is a mismatch."""
-    out = []
-    for task in TASKS:
-        runs = [r for r in recs if r["task"] == task and "model" in r["lines"]]
-        present = {k for r in runs for k in r["lines"]["model"]}
-        for g in sorted({r["gpus"] for r in runs}):
-            group = [r for r in runs if r["gpus"] == g]
-            for key in FAIR_KEYS:
-                if key not in present:
-                    continue
-                seen = {}
-                for r in group:
-                    v = r["lines"]["model"].get(key)
-                    norm, shown = (None, "absent") if v is None else (norm_value(v, key), str(v))
-                    seen.setdefault(r["api"], {}).setdefault(norm, shown)
-                if len({n for vs in seen.values() for n in vs}) > 1:
-                    out.append({"task": task, "gpus": g, "key": key,
-                                "values": {api: sorted(vs.values()) for api, vs in seen.items()}})
-    return out
-
-
-def api_properties(recs):
-    """{(task, gpus): {key: {api: [values]}}} of the API_KEYS found in the model lines."""
-    out = {}
-    for task in TASKS:
-        for r in recs:
-            model = r["lines"].get("model", {})
-            if r["task"] != task or r["api"] not in APIS:
-                continue
-            for key in API_KEYS:
-                if key in model:
-                    vals = out.setdefault((task, r["gpus"]), {}).setdefault(key, {})
-                    vals.setdefault(r["api"], set()).add(str(model[key]))
-    return out
-
-
+# ---- hardware figures ---------------------------------------------------------------------------
 def add_hardware(recs, peak):
+    """Each run's training GFLOP per image (tools/flops.py), and for an ok run its achieved
+    TFLOP/s and % of the measured peak (times the GPUs that trained)."""
     for r in recs:
         r["train_gflop_per_image"] = r["tflops"] = r["pct_of_peak"] = None
         try:
@@ -625,7 +100,7 @@ def devices(r):
     return r["gpus"] if r["gpus"] > 0 and r["device"] == "gpu" else 1
 
 
-# ---- machine header -------------------------------------------------------------------------
+# ---- machine header -----------------------------------------------------------------------------
 def machine():
     cpu = platform.processor() or platform.machine()
     try:
@@ -669,7 +144,7 @@ def git_commit():
         return "unknown (no git)"
 
 
-# ---- formatting -----------------------------------------------------------------------------
+# ---- formatting ---------------------------------------------------------------------------------
 def md(s):
     return str(s).replace("|", "\\|").replace("\n", " ")
 
@@ -735,87 +210,104 @@ def band_text(aa):
             f"{n} A/A pair{'s' if n != 1 else ''})")
 
 
-def is_quick(recs):
-    """True when any run was made with run_all.sh --quick (its `run` line says mode=quick)."""
-    return any(r["lines"].get("run", {}).get("mode") == "quick" for r in recs)
-
-
 def gpus_label(g):
     return "cpu" if g == 0 else f"gpus={g}"
 
 
-def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
-    vers = versions()
-    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+def device_label(recs, task, gpus):
+    """Where a row's runs trained, from their model lines' device= (not from the asked count)."""
+    said = sorted({str(r["device"]) for r in recs if r["task"] == task and r["gpus"] == gpus
+                   and r["device"]})
+    if said == ["gpu"]:
+        return f"gpu×{gpus}"
+    if said == ["cpu"]:
+        return "cpu" if gpus == 0 else f"cpu ({gpus} replica{'s' if gpus > 1 else ''})"
+    if said:
+        return f"{'/'.join(said)} (mixed)"
+    return "cpu" if gpus == 0 else f"gpus={gpus} (device not reported)"
+
+
+# ---- results.md: one function per section, each returning its lines -----------------------------
+def md_header(recs, peak, info):
+    """Title, machine, measured peak, versions, date and commits, run counts, and the notes on
+    generated CIFAR data and on a --quick sweep."""
     commits = sorted({str(r["lines"].get("run", {}).get("commit")) for r in recs
                       if r["lines"].get("run", {}).get("commit")})
-    gen = any(r["generated_data"] for r in recs)
-    L = ["# CNN training throughput: tensorpack vs Keras vs tflearn", ""]
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     mach = f"{info['cpu']}, {info['cores']} cores"
     if info["gpus"]:
         mach += f"; {len(info['gpus'])} × {info['gpus'][0]}"
-    L += [f"- Machine (where collect.py ran): {mach}"]
+    L = ["# CNN training throughput: tensorpack vs Keras vs tflearn", "",
+         f"- Machine (where collect.py ran): {mach}"]
     if peak:
         L += [f"- Measured peak: {peak['tflops']:.3f} TFLOP/s fp32 matmul on "
               f"{peak.get('device', '?')} ({str(peak.get('device_name', '?')).replace('_', ' ')}), "
               f"n={peak.get('n')}, best of {peak.get('reps')} reps"
               + (" (TF32 allowed by TensorFlow's default precision)" if peak.get("tf32_allowed")
                  else "")]
-    L += ["- Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()),
+    L += ["- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
           f"- Date: {now}; git commit: {git_commit()}"
           + (f"; runs made at commit(s) {', '.join(commits)}" if commits else ""),
           f"- Runs: {len(recs)} ({sum(r['status'] == 'ok' for r in recs)} ok, "
           f"{sum(r['status'] == 'failed' for r in recs)} failed, "
           f"{sum(r['status'] == 'skipped' for r in recs)} skipped)"]
-    if gen:
+    if any(r["generated_data"] for r in recs):
         L += [f"- **CIFAR figures use {GENERATED_LABEL}** (tools/make_cifar_data.py), not the real "
               "CIFAR-10 set; throughput does not depend on pixel values, but label them as such."]
-    quick = is_quick(recs)
-    if quick:
+    if is_quick(recs):
         L += ["", "> **SMOKE TEST (`run_all.sh --quick`).** Tiny settings that only check that every "
               "cell runs end to end: the figures below measure start-up more than training and "
               "compare nothing. No winner is named; for a comparison run the default sweep."]
-    L += [""]
-    if fair:
-        L += ["## FAIRNESS MISMATCH", "",
-              "The APIs' `model` lines differ for the same task and device count, so their figures "
-              "are not comparable:", ""]
-        for f in fair:
-            vals = "; ".join(f"{API_LABEL.get(a, a)}: {', '.join(v)}"
-                             for a, v in sorted(f["values"].items()))
-            L += [f"- {TASK_LABEL.get(f['task'], f['task'])} ({gpus_label(f['gpus'])}): "
-                  f"`{f['key']}` differs ({md(vals)})"]
-        L += [""]
+    return L + [""]
 
-    # single device
-    L += ["## Single device", "",
-          "Images/sec (higher is better): median over repeats of each run's median epoch "
-          "(epochs ≥ 2; epoch 1 is warm-up), with min–max across repeats and the number of runs. "
-          "Single device = `gpus=1` on a GPU machine, `gpus=0` (CPU) otherwise. A name in bold is "
-          "faster than every other API by an established paired ratio (see below).", "",
-          "| Task | device | " + " | ".join(API_LABEL[a] for a in APIS) + " |",
-          "|---|---|" + "---|" * len(APIS)]
+
+def md_fairness(fair):
+    """The fairness mismatches, if any (none: no section)."""
+    if not fair:
+        return []
+    L = ["## FAIRNESS MISMATCH", "",
+         "The APIs' `model` lines differ for the same task and device count, so their figures "
+         "are not comparable:", ""]
+    for f in fair:
+        vals = "; ".join(f"{API_LABEL.get(a, a)}: {', '.join(v)}"
+                         for a, v in sorted(f["values"].items()))
+        L += [f"- {TASK_LABEL.get(f['task'], f['task'])} ({gpus_label(f['gpus'])}): "
+              f"`{f['key']}` differs ({md(vals)})"]
+    return L + [""]
+
+
+def md_single_device(recs, quick):
+    """Per task, each API's single-device images/sec; the established winner in bold."""
+    L = ["## Single device", "",
+         "Images/sec (higher is better): median over repeats of each run's median epoch "
+         "(epochs ≥ 2; epoch 1 is warm-up), with min–max across repeats and the number of runs. "
+         "Single device = `gpus=1` on a GPU machine, `gpus=0` (CPU) otherwise. A name in bold is "
+         "faster than every other API by an established paired ratio (see below).", "",
+         "| Task | device | " + " | ".join(API_LABEL[a] for a in APIS) + " |",
+         "|---|---|" + "---|" * len(APIS)]
     for task in TASKS:
         g = single_gpus(recs, task)
         win = None if quick else fastest(recs, task, g)
         cells = [cell_text(cell_stats(recs, task, a, g), bold=(a == win)) for a in APIS]
         L += [f"| {md(task_label(task, recs))} | {device_label(recs, task, g)} | " + " | ".join(cells) + " |"]
-    L += [""]
+    return L + [""]
 
-    # ratios
-    L += ["## Ratios vs Keras", "",
-          "Each ratio is an API's images/sec divided by Keras's from the two runs of the same "
-          "repeat, shown as the median over repeats with its min–max and the number of such pairs. "
-          "The two runs are made close together but not always back to back: a task's runs follow "
-          "one another and the API order rotates from one repeat to the next, so another API's run "
-          "or the A/A run (or both) may run between the two runs of a pair.", "",
-          "Every repeat also runs Keras's script a second time (`keras-aa`), and the largest "
-          "deviation of keras-aa/Keras from 1.0 is the A/A noise band: what identical code varies "
-          "by on this machine. A winner is named (in bold) only when every paired ratio lies "
-          "beyond that band on the same side of 1.0 and pure noise would produce that pattern with "
-          f"a chance of at most {100 * MAX_FALSE_WINNER:g} % (2^(1−n) / C(n+m, n) for n pairs and "
-          "m A/A pairs: 1.25 % for 3 and 3); otherwise the table says \"not established\" and "
-          "why."]
+
+def md_ratios(recs, quick):
+    """Per task, the paired ratios vs Keras and the A/A noise band."""
+    L = ["## Ratios vs Keras", "",
+         "Each ratio is an API's images/sec divided by Keras's from the two runs of the same "
+         "repeat, shown as the median over repeats with its min–max and the number of such pairs. "
+         "The two runs are made close together but not always back to back: a task's runs follow "
+         "one another and the API order rotates from one repeat to the next, so another API's run "
+         "or the A/A run (or both) may run between the two runs of a pair.", "",
+         "Every repeat also runs Keras's script a second time (`keras-aa`), and the largest "
+         "deviation of keras-aa/Keras from 1.0 is the A/A noise band: what identical code varies "
+         "by on this machine. A winner is named (in bold) only when every paired ratio lies "
+         "beyond that band on the same side of 1.0 and pure noise would produce that pattern with "
+         f"a chance of at most {100 * MAX_FALSE_WINNER:g} % (2^(1−n) / C(n+m, n) for n pairs and "
+         "m A/A pairs: 1.25 % for 3 and 3); otherwise the table says \"not established\" and "
+         "why."]
     if quick:
         L += ["", "Smoke test: the ratios are shown for completeness and compare nothing."]
     L += ["", "| Task | tensorpack / Keras | tflearn / Keras | A/A band (keras-aa / Keras) |",
@@ -826,46 +318,53 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
                  for a in ("tensorpack", "tflearn")]
         cells.append(band_text(aa_ratios(recs, task, g)))
         L += [f"| {md(task_label(task, recs))} | " + " | ".join(md(c) for c in cells) + " |"]
-    L += [""]
+    return L + [""]
 
-    # data parallel
+
+def md_data_parallel(recs):
+    """Images/sec and scaling efficiency per device count (no section without a multi-device
+    run)."""
     multi = [r for r in recs if r["gpus"] > 1]
-    if multi:
-        counts = sorted({r["gpus"] for r in recs if r["gpus"] >= 1} |
-                        ({0} if not any(r["gpus"] == 1 for r in recs) else set()))
-        L += ["## Data parallel", "",
-              "Images/sec over all replicas (median over repeats) and scaling efficiency against "
-              "one device: eff = ips_N / (N × ips_1) (the CPU run, gpus=0, is the base when no "
-              "gpus=1 run exists).", "",
-              "| API | model | " + " | ".join(f"{c} dev" if c else "cpu" for c in counts) + " |",
-              "|---|---|" + "---|" * len(counts)]
-        for api in APIS:
-            for task in TASKS:
-                if not any(r["api"] == api and r["task"] == task for r in multi):
+    if not multi:
+        return []
+    counts = sorted({r["gpus"] for r in recs if r["gpus"] >= 1} |
+                    ({0} if not any(r["gpus"] == 1 for r in recs) else set()))
+    L = ["## Data parallel", "",
+         "Images/sec over all replicas (median over repeats) and scaling efficiency against "
+         "one device: eff = ips_N / (N × ips_1) (the CPU run, gpus=0, is the base when no "
+         "gpus=1 run exists).", "",
+         "| API | model | " + " | ".join(f"{c} dev" if c else "cpu" for c in counts) + " |",
+         "|---|---|" + "---|" * len(counts)]
+    for api in APIS:
+        for task in TASKS:
+            if not any(r["api"] == api and r["task"] == task for r in multi):
+                continue
+            base_g = 1 if cell_stats(recs, task, api, 1)["runs"] else 0
+            base = cell_stats(recs, task, api, base_g)["median"]
+            cells = []
+            for c in counts:
+                st = cell_stats(recs, task, api, c)
+                if st["median"] is None:
+                    cells.append(cell_text(st))
                     continue
-                base_g = 1 if cell_stats(recs, task, api, 1)["runs"] else 0
-                base = cell_stats(recs, task, api, base_g)["median"]
-                cells = []
-                for c in counts:
-                    st = cell_stats(recs, task, api, c)
-                    if st["median"] is None:
-                        cells.append(cell_text(st))
-                        continue
-                    n = max(c, 1)
-                    eff = f"eff {st['median'] / (n * base):.2f}" if base else "eff n/a"
-                    cells.append(md(f"{fmt_ips(st['median'])} ({eff})"))
-                L += [f"| {API_LABEL[api]} | {md(task_label(task, recs))} | " + " | ".join(cells) + " |"]
-        L += [""]
+                n = max(c, 1)
+                eff = f"eff {st['median'] / (n * base):.2f}" if base else "eff n/a"
+                cells.append(md(f"{fmt_ips(st['median'])} ({eff})"))
+            L += [f"| {API_LABEL[api]} | {md(task_label(task, recs))} | " + " | ".join(cells) + " |"]
+    return L + [""]
 
-    # hardware limit
-    L += ["## Hardware limit", "",
-          "Achieved training TFLOP/s = images/sec × training FLOPs per image (tools/flops.py: "
-          "3 × forward FLOPs less the first layer's gradient w.r.t. the images, never computed; "
-          "forward FLOPs = 2 × the multiply-accumulates of the conv and "
-          "fully-connected layers, batch norm, ReLU, pooling and softmax ignored), and its share "
-          "of the measured fp32 matmul peak (times the number of GPUs for data-parallel cells).", "",
-          "| Task | API | devices | image px | GFLOP/img (train) | img/s | TFLOP/s | % of peak |",
-          "|---|---|---|---|---|---|---|---|"]
+
+def md_hardware(recs):
+    """Achieved TFLOP/s and % of the measured peak per cell, then any parameter-count mismatch
+    between the model lines and tools/flops.py."""
+    L = ["## Hardware limit", "",
+         "Achieved training TFLOP/s = images/sec × training FLOPs per image (tools/flops.py: "
+         "3 × forward FLOPs less the first layer's gradient w.r.t. the images, never computed; "
+         "forward FLOPs = 2 × the multiply-accumulates of the conv and "
+         "fully-connected layers, batch norm, ReLU, pooling and softmax ignored), and its share "
+         "of the measured fp32 matmul peak (times the number of GPUs for data-parallel cells).", "",
+         "| Task | API | devices | image px | GFLOP/img (train) | img/s | TFLOP/s | % of peak |",
+         "|---|---|---|---|---|---|---|---|"]
     for task in TASKS:
         for api in APIS:
             for g in sorted({r["gpus"] for r in recs if r["task"] == task and r["api"] == api}):
@@ -882,6 +381,14 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
                       f"{gf if gf is not None else 'n/a'} | {fmt_ips(st['median'])} | "
                       f"{f'{tfl:.4f}' if tfl is not None else 'n/a'} | "
                       f"{f'{statistics.median(pct):.1f}%' if pct else 'n/a (no peak)'} |"]
+    notes = md_flop_count_notes(recs)
+    if notes:
+        L += ["", "Model/FLOP-count mismatches:", ""] + notes
+    return L + [""]
+
+
+def md_flop_count_notes(recs):
+    """One line per task and parameter count that tools/flops.py does not reproduce."""
     notes = []
     for task in TASKS:
         counted = {}
@@ -897,70 +404,93 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
                 notes.append(f"- {TASK_LABEL[task]}: {', '.join(sorted(set(apis)))} report {p:,} "
                              f"parameters, tools/flops.py counts {want:,}: its FLOPs may not "
                              "describe that model.")
-    if notes:
-        L += ["", "Model/FLOP-count mismatches:", ""] + notes
-    L += [""]
+    return notes
 
-    # API properties
-    props = api_properties(recs)
-    L += ["## API properties", "",
-          "Differences that stay because they are the API: how a batch reaches the device "
-          "(`input`) and, for ResNet50, whether batch norm is fused (`bn`), as each script's "
-          "`model` line reports them. The keys that must be equal are checked above "
-          "(fairness)."]
-    if props:
+
+def md_api_properties(recs):
+    """The API_KEYS of the model lines per task, device count and API: shown, never compared."""
+    L = ["## API properties", "",
+         "Differences that stay because they are the API, as each script's `model` line reports "
+         "them; shown here, never compared: how a batch reaches the device (`input`: queue, "
+         "queue+staging, tf.data, feed_dict), how batch norm is computed (`bn`: TensorFlow's "
+         "fused kernel or composite ops; a row where every API says none, a model without batch "
+         "norm, is left out) and the kind of variables (`variables`: resource or reference). "
+         "— marks an API without a run or a run whose model line lacks the key. The keys that "
+         "must be equal are checked above (fairness)."]
+    rows = []
+    for (task, g), keys in api_properties(recs).items():
+        for key in API_KEYS:
+            vals = keys[key]
+            if all(v == {"none"} for v in vals.values()):
+                continue
+            cells = [", ".join(sorted("—" if v is None else v for v in vals[a])) if a in vals
+                     else "—" for a in APIS]
+            rows += [f"| {md(task_label(task, recs))}, {gpus_label(g)} | `{key}` | "
+                     + " | ".join(md(c) for c in cells) + " |"]
+    if rows:
         L += ["", "| Task | key | " + " | ".join(API_LABEL[a] for a in APIS) + " |",
-              "|---|---|" + "---|" * len(APIS)]
-        for (task, g), keys in props.items():
-            for key in API_KEYS:
-                vals = keys.get(key, {})
-                if not vals or all(v == {"none"} for v in vals.values()):
-                    continue
-                cells = [", ".join(sorted(vals[a])) if a in vals else "—" for a in APIS]
-                L += [f"| {md(task_label(task, recs))}, {gpus_label(g)} | `{key}` | "
-                      + " | ".join(md(c) for c in cells) + " |"]
+              "|---|---|" + "---|" * len(APIS)] + rows
     else:
-        L += ["", "No run reports them: the scripts do not report `input` and `bn` (README.md lists these differences)."]
-    L += [""]
+        L += ["", "No run of the APIs has a model line."]
+    return L + [""]
 
-    # busy machine
+
+def md_machine_load(recs):
+    """The rule for "busy machine" and the runs it flags."""
     warned = [r for r in recs if r["load_warning"]]
-    L += ["## Machine load", "",
-          f"⚠ marks a cell with a run during which other work used the machine: more than "
-          f"{OTHER_CPU_LIMIT} cores busy in the second before the run started or after it ended "
-          "(run_all.sh's `other_cpu`; for logs without it, the 1-minute load average at the start "
-          "above the core count)."]
+    L = ["## Machine load", "",
+         f"⚠ marks a cell with a run during which other work used the machine: more than "
+         f"{OTHER_CPU_LIMIT} cores busy in the second before the run started or after it ended "
+         "(run_all.sh's `other_cpu`)."]
     if warned:
         L += [""] + [f"- {r['cell']} repeat {r['repeat']}: {r['load_warning']}" for r in warned]
-    L += [""]
+    return L + [""]
 
+
+def md_failed(recs, sweep):
+    """Failed and skipped runs, and planned runs without a log (no section when there are none)."""
     bad = [r for r in recs if r["status"] != "ok"]
+    if not (bad or sweep["missing"]):
+        return []
+    L = ["## Failed and skipped runs", ""]
+    for r in bad:
+        L += [f"- {r['status'].upper()}: {r['cell']} repeat {r['repeat']} "
+              f"(logs/{r['file']}): {md(r['reason'])}"]
+    for cell, rep in sweep["missing"]:
+        L += [f"- NOT RUN: {cell} repeat {rep}: planned (plan.txt), no log "
+              "(the sweep was interrupted or has not reached it)"]
+    return L + [""]
+
+
+def md_ignored(sweep):
+    """Logs no figure uses (stale, or a problem) and files in logs/ that are no run log."""
+    if not (sweep["ignored"] or sweep["junk"]):
+        return []
+    L = ["## Ignored logs", "",
+         "Files in logs/ that no figure above uses: logs of another plan or other settings "
+         "(a rerun with other options into this folder), and logs that cannot be placed "
+         "(strays, duplicates, unknown names: these make the exit status 1).", ""]
+    for g in sweep["ignored"]:
+        L += [f"- {'PROBLEM' if g['problem'] else 'stale'}: logs/{g['file']}: {md(g['reason'])}"]
+    for g in sweep["junk"]:
+        L += [f"- skipped: logs/{g['file']}: {md(g['reason'])}"]
+    return L + [""]
+
+
+def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
     sweep = sweep or {"ignored": [], "junk": [], "missing": []}
-    if bad or sweep["missing"]:
-        L += ["## Failed and skipped runs", ""]
-        for r in bad:
-            L += [f"- {r['status'].upper()}: {r['cell']} repeat {r['repeat']} "
-                  f"(logs/{r['file']}): {md(r['reason'])}"]
-        for cell, rep in sweep["missing"]:
-            L += [f"- NOT RUN: {cell} repeat {rep}: planned (plan.txt), no log "
-                  "(the sweep was interrupted or has not reached it)"]
-        L += [""]
-    if sweep["ignored"] or sweep["junk"]:
-        L += ["## Ignored logs", "",
-              "Files in logs/ that no figure above uses: logs of another plan or other settings "
-              "(a rerun with other options into this folder), and logs that cannot be placed "
-              "(strays, duplicates, unknown names: these make the exit status 1).", ""]
-        for g in sweep["ignored"]:
-            L += [f"- {'PROBLEM' if g['problem'] else 'stale'}: logs/{g['file']}: {md(g['reason'])}"]
-        for g in sweep["junk"]:
-            L += [f"- skipped: logs/{g['file']}: {md(g['reason'])}"]
-        L += [""]
+    quick = is_quick(recs)
+    L = (md_header(recs, peak, info) + md_fairness(fair) + md_single_device(recs, quick)
+         + md_ratios(recs, quick) + md_data_parallel(recs) + md_hardware(recs)
+         + md_api_properties(recs) + md_machine_load(recs) + md_failed(recs, sweep)
+         + md_ignored(sweep))
     L += [f"Collector exit status: {exit_status} (0 ok, 1 a run failed or is missing or a log cannot "
           "be placed, 3 fairness mismatch)."]
     with open(os.path.join(d, "results.md"), "w") as f:
         f.write("\n".join(L) + "\n")
 
 
+# ---- results.csv, results.json, results.png -----------------------------------------------------
 CSV_FIELDS = ("file", "cell", "task", "api", "gpus", "repeat", "status", "reason",
               "images_per_sec", "spread_pct", "epochs_timed", "epochs_images_per_sec", "image_size",
               "batch", "params", "optimizer", "lr", "dtype", "data_format", "device", "data",
@@ -1076,6 +606,7 @@ def write_png(d, recs, info, peak):
     plt.close(fig)
 
 
+# ---- command line -------------------------------------------------------------------------------
 def collect(d):
     sweep = read_sweep(d)
     recs, peak = sweep["recs"], sweep["peak"]

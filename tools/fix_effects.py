@@ -7,12 +7,12 @@ For every fix in FIXES, a copy of the script with the fix's line reverted is wri
 and the two are run interleaved (fixed, undone, then undone, fixed in the next round, ...) with the
 CPU sweep's settings (read from run_all.sh's table). Each run's log is kept in OUT/logs/; OUT/fix-effects.md
 gives, per fix, the median images/sec of each side and the median and range of the per-round ratios.
-A run counts only if collect.py's rule for "ok" (verdict()) says so; one that does not is listed
-with its reason and leaves the others standing.
+A run counts only if the collector's rule for "ok" (tools/rules.py's verdict()) says so; one that
+does not is listed with its reason and leaves the others standing.
 """
 import argparse, pathlib, re, statistics, subprocess, sys, tempfile
 
-import collect  # tools/collect.py: the log parser and the one rule for "ok"
+import rules  # tools/rules.py: the log parser and the one rule for "ok"
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # name: (framework, the fixed line's text, the text it had before the fix, the tasks it matters for)
@@ -53,9 +53,9 @@ def run(path, task, framework, log, cifar):
     cmd = [sys.executable, str(path), "0", *cpu_args(task)] + (["--data", cifar] if task == "cifar10-cnn" else [])
     with open(log, "w") as f:
         rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
-    raw, lines, epochs = collect.read_lines(log)
-    status, reason = collect.verdict(lines, epochs, task, framework, 0, rc, ended=False,
-                                     error=collect.error_line(raw))
+    raw, lines, epochs = rules.read_lines(log)
+    status, reason = rules.verdict(lines, epochs, task, framework, 0, rc, ended=False,
+                                   error=rules.error_line(raw))
     ips = lines["summary"]["images_per_sec"] if status == "ok" else None
     return ips, reason, lines.get("model", {})
 
@@ -63,6 +63,15 @@ def run(path, task, framework, log, cifar):
 def median(values):
     done = [v for v in values if v]
     return f"{statistics.median(done):.1f}" if done else "-"
+
+
+def ratio_cells(top, bottom):
+    """A table row's cells for two sides' runs of the same rounds: the median images/sec of each
+    side, and the median and range of the per-round ratios top / bottom, and their count."""
+    ratios = [t / b for t, b in zip(top, bottom) if t and b]
+    mid = f"{statistics.median(ratios):.2f}" if ratios else "-"
+    rng = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
+    return [median(top), median(bottom), mid, rng, str(len(ratios))]
 
 
 def main():
@@ -94,10 +103,7 @@ def main():
              "| fix | task | fixed (median) | undone (median) | ratio median | ratio range | rounds |",
              "|---|---|---|---|---|---|---|"]
     for (fix, task), s in res.items():
-        ratios = [f / u for f, u in zip(s["fixed"], s["undone"]) if f and u]
-        rng = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
-        mr = f"{statistics.median(ratios):.2f}" if ratios else "-"
-        lines.append(f"| {fix} | {task} | {median(s['fixed'])} | {median(s['undone'])} | {mr} | {rng} | {len(ratios)} |")
+        lines.append(" | ".join(["", fix, task, *ratio_cells(s["fixed"], s["undone"]), ""]).strip())
     if failed:
         lines += ["", "Failed runs: " + ", ".join(failed)]
     (out / "fix-effects.md").write_text("\n".join(lines) + "\n")

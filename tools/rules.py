@@ -1,0 +1,539 @@
+"""The collector's rules, importable without matplotlib (tools/collect.py writes the report).
+
+- parsing: the logfmt lines of a sweep's logs (parse_line, convert, read_lines, read_log);
+- the one rule for "ok" (verdict, timed_epochs), shared by the collector and run_all.sh;
+- which logs count: file name and `run` line (log_identity), plan.txt and settings.txt (read_plan,
+  settings_differ, read_sweep), the peak (read_peak), busy-machine flags (load_warning);
+- fairness: the must-be-equal keys of the `model` lines (FAIR_KEYS, ALIASES, norm_value,
+  fairness) and the API properties shown but not compared (API_KEYS, api_properties);
+- the winner: paired ratios per repeat against the A/A noise band (paired, aa_ratios, pair_ratio,
+  decide, false_winner_chance, fastest, cell_stats, single_gpus, is_quick).
+"""
+import math
+import os
+import re
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import flops  # noqa: E402  (tools/flops.py, pure arithmetic)
+
+KINDS = ("model", "throughput", "summary", "run", "run_end", "peak")
+TASKS = ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
+APIS = ("tensorpack", "keras", "tflearn")
+AA_API = "keras-aa"  # the A/A run: Keras's script run a second time in each repeat (noise band)
+# The framework= a cell's model line must name, for an API whose runs use another API's script
+# (keras-aa: a second Keras run, for an A/A comparison); every other API names itself.
+FRAMEWORK_OF = {AA_API: "keras"}
+KNOWN_APIS = tuple(dict.fromkeys(APIS + tuple(FRAMEWORK_OF)))
+# The model line's keys that must be equal across the APIs of a task and device count (CONTRACT.md),
+# and the keys that are properties of an API, shown in results.md and never compared: how a batch
+# reaches the device (queue, queue+staging, tf.data, feed_dict), batch norm (fused, composite,
+# none) and the kind of variables (resource, reference).
+FAIR_KEYS = ("replicas", "device", "batch", "image_size", "optimizer", "params", "lr", "rho",
+             "momentum", "epsilon", "clip", "dtype", "data_format", "intra_threads", "xla")
+API_KEYS = ("input", "bn", "variables")
+# Each framework spells a value its own way (the scripts read it from the live objects): the
+# update kernel's name (tensorpack, tflearn: RMSProp, GradientDescent) or the Keras optimizer's
+# class (RMSprop, SGD); TF's layout names or Keras's. Compared lower-case, through these aliases.
+ALIASES = {"optimizer": {"gradientdescent": "sgd"},
+           "data_format": {"nhwc": "channels_last", "nchw": "channels_first"}}
+ZERO_IS_NONE = ("lr", "rho", "momentum", "epsilon", "clip")  # "none when zero or not used"
+MAX_FALSE_WINNER = 0.05  # the largest chance, under pure noise, of the pattern that names a winner
+OTHER_CPU_LIMIT = 0.5  # cores busy with other work before/after a run -> warning
+GENERATED_LABEL = "generated CIFAR-format data"
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+_GLOG = re.compile(r"^[IWEF]\d{4} ")  # TensorFlow's C++ log prefix: not a Python error
+_ERROR = re.compile(r"(\b\w*(Error|Exception)\b|\berror:|Killed|Traceback)")
+_LOGNAME = re.compile(r"^(?P<cell>.+)\.r(?P<rep>\d+)$")
+_CELL = re.compile(r"(?P<task>[^.]+)\.(?P<api>[^.]+)\.g(?P<gpus>\d+)")
+
+
+# ---- parsing ------------------------------------------------------------------------------------
+def convert(v):
+    """A logfmt value as int, float or str."""
+    if re.fullmatch(r"[-+]?\d+", v):
+        return int(v)
+    try:
+        f = float(v)
+        return f if math.isfinite(f) else v
+    except ValueError:
+        return v
+
+
+def parse_line(line, kinds=KINDS):
+    """(kind, {key: value}) for a logfmt line of one of `kinds`, else None."""
+    line = _ANSI.sub("", line.rstrip("\r\n")).rsplit("\r", 1)[-1].strip()
+    head, _, rest = line.partition(" ")
+    if head not in kinds:
+        return None
+    kv = {}
+    for m in _PAIR.finditer(rest):
+        v = m.group(2)
+        if v.startswith('"') and v.endswith('"') and len(v) >= 2:
+            v = re.sub(r"\\(.)", r"\1", v[1:-1])
+            kv[m.group(1)] = v
+        else:
+            kv[m.group(1)] = convert(v)
+    return (head, kv) if kv else None
+
+
+def error_line(lines):
+    """The last line of a log that looks like an error (Python's, not TF's C++ logging)."""
+    for line in reversed(lines):
+        s = _ANSI.sub("", line).strip()
+        if s and not _GLOG.match(s) and _ERROR.search(s) and s != "Traceback (most recent call last):":
+            return s[:300]
+    return ""
+
+
+def split_cell(cell):
+    """(task, api, gpus) of a cell name <task>.<api>.g<N>, or None if it is not one."""
+    m = _CELL.fullmatch(str(cell))
+    return (m.group("task"), m.group("api"), int(m.group("gpus"))) if m else None
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
+    """(status, reason) of one run: THE rule for "ok", shared by the collector and run_all.sh.
+
+    `lines` maps a kind to the key=values of its (last) line, `epochs` holds the throughput lines
+    in order, `rc` is the exit code (None if unknown), `ended` says whether the log must already
+    hold its run_end line, `error` is the log's last error-looking line. A run is ok only if it
+    exited 0, has run_end (when `ended`), a summary whose images_per_sec is a finite positive
+    number equal to the median of its timed epochs' throughput lines (timed_epochs()), and a
+    model line of the cell's task, API (FRAMEWORK_OF) and device count whose replicas is
+    max(gpus, 1). Anything else is "failed", with the first reason found.
+    """
+    end, summ, model = lines.get("run_end", {}), lines.get("summary"), lines.get("model")
+    if end.get("status") == "skipped":
+        return "skipped", str(end.get("reason", "skipped"))
+    if end.get("status") not in (None, "ok") and end.get("reason"):
+        return "failed", str(end["reason"])
+    if rc is not None and rc != 0:
+        if summ:
+            return "failed", f"exit code {rc} after its summary line" + (f": {error}" if error else "")
+        return "failed", error or f"exit code {rc}, no summary line"
+    if not summ:
+        return "failed", error or ("exit code 0, no summary line" if rc == 0 else
+                                   "no summary line (run did not finish: interrupted or still running?)")
+    if ended and not end:
+        return "failed", "no run_end line (the sweep did not see the run finish: interrupted or killed?)"
+    if "images_per_sec" not in summ:
+        return "failed", "summary line without images_per_sec (cut short?)"
+    ips = summ["images_per_sec"]
+    if not is_number(ips) or ips <= 0:
+        shown = ips if ips != "" else "(empty)"
+        return "failed", f"summary images_per_sec={shown} is not a finite positive number"
+    rates = [e.get("images_per_sec") for e in epochs]
+    if not rates or not all(is_number(v) and v > 0 for v in rates):
+        return "failed", "throughput lines missing or not finite positive numbers"
+    timed = timed_epochs(rates)
+    med = statistics.median(timed)
+    if not math.isclose(ips, med, rel_tol=2e-3, abs_tol=0.11):
+        return "failed", (f"summary images_per_sec={ips} does not match its throughput "
+                          f"lines (median {med:.1f} over {len(timed)} epoch{'s' if len(timed) != 1 else ''})")
+    if not model:
+        return "failed", "no model line"
+    want = {"task": task, "framework": FRAMEWORK_OF.get(api, api), "gpus": gpus}
+    for key, value in want.items():
+        if model.get(key) != value:
+            return "failed", (f"model line says {key}={model.get(key, '(missing)')}, "
+                              f"the cell {task}.{api}.g{gpus} needs {key}={value}")
+    if model.get("replicas") != max(gpus, 1):
+        n, want = model.get("replicas"), max(gpus, 1)
+        shown = "(missing)" if n is None else "(empty)" if n == "" else n
+        trained = (f"trained {n} replica{'s' if n != 1 else ''}" if is_number(n)
+                   else f"model line says replicas={shown}")
+        return "failed", f"{trained}, asked for {want} (gpus={gpus})"
+    return "ok", ""
+
+
+def timed_epochs(rates):
+    """The images/sec of the timed epochs: epochs >= 2 (epoch 1 is the warm-up, CONTRACT.md), or
+    epoch 1 alone when only one epoch ran."""
+    return rates[1:] or rates
+
+
+def spread(rates):
+    """(within-run spread in % of the median: (max - min) / median * 100, number of timed epochs)
+    from a run's throughput lines; (None, 0) without usable ones."""
+    timed = [v for v in timed_epochs(rates) if is_number(v) and v > 0]
+    if not timed or len(timed) != len(timed_epochs(rates)):
+        return None, 0
+    return round((max(timed) - min(timed)) / statistics.median(timed) * 100, 1), len(timed)
+
+
+def read_lines(path):
+    """A log's lines: (the raw lines, {kind: key=values of its last line}, [throughput lines])."""
+    with open(path, errors="replace") as f:
+        raw = f.read().splitlines()
+    lines, epochs = {}, []
+    for line in raw:
+        p = parse_line(line)
+        if p is None:
+            continue
+        kind, kv = p
+        if kind == "throughput":
+            epochs.append({k: kv.get(k) for k in ("epoch", "images_per_sec", "loss") if k in kv})
+        elif kind != "peak":
+            lines[kind] = kv
+    return raw, lines, epochs
+
+
+def log_identity(name, lines):
+    """(cell, repeat, problem) of a log from its file name and its `run` line; problem is "" or
+    why the log cannot be placed (a stray copy, an unknown cell name)."""
+    m = _LOGNAME.match(name[:-4])
+    run = lines.get("run", {})
+    if not m:
+        return None, None, f"file name is not <task>.<api>.g<N>.r<repeat>.log"
+    cell, rep = m.group("cell"), int(m.group("rep"))
+    if run and (run.get("cell") != cell or run.get("repeat") != rep):
+        return cell, rep, (f"stray: its run line says {run.get('cell')} repeat {run.get('repeat')}, "
+                           f"its file name {cell} repeat {rep} (a copied or renamed log?)")
+    parts = split_cell(cell)
+    if not parts:
+        return cell, rep, f"unknown cell name {cell} (not <task>.<api>.g<N>)"
+    task, api, _ = parts
+    if task not in TASKS:
+        return cell, rep, f"unknown task {task} (known: {', '.join(TASKS)})"
+    if api not in KNOWN_APIS:
+        return cell, rep, f"unknown API {api} (known: {', '.join(KNOWN_APIS)})"
+    return cell, rep, ""
+
+
+def read_log(path):
+    """One run's record from its log file (see verdict() for its status)."""
+    raw, L, epochs = read_lines(path)
+    rec = {"file": os.path.basename(path), "lines": L, "epochs": epochs}
+    m = _LOGNAME.match(rec["file"][:-4])
+    cell = L.get("run", {}).get("cell") or (m.group("cell") if m else rec["file"][:-4])
+    task, api, gpus = split_cell(cell) or ("?", "?", 0)
+    rec["cell"], rec["task"], rec["api"], rec["gpus"] = cell, task, api, gpus
+    rec["repeat"] = int(L.get("run", {}).get("repeat") or (int(m.group("rep")) if m else 1))
+
+    end, summ = L.get("run_end", {}), L.get("summary")
+    rc = end.get("rc") if is_number(end.get("rc")) else None
+    rec["status"], rec["reason"] = verdict(L, epochs, task, api, gpus, rc, ended=True,
+                                           error=error_line(raw))
+    rec["images_per_sec"] = summ.get("images_per_sec") if summ and rec["status"] == "ok" else None
+    rec["epochs_images_per_sec"] = [e.get("images_per_sec") for e in rec["epochs"]]
+    rec["spread_pct"], rec["epochs_timed"] = spread(rec["epochs_images_per_sec"])
+    model = L.get("model", {})
+    rec["image_size"] = model.get("image_size") or flops.DEFAULT_SIZE.get(rec["task"])
+    rec["device"] = model.get("device")
+    run = L.get("run", {})
+    rec["generated_data"] = bool(run.get("data_generated"))
+    rec["data"] = (GENERATED_LABEL if rec["generated_data"] else
+                   ("CIFAR-10" if rec["task"] == "cifar10-cnn" else "synthetic images"))
+    rec["load1_start"], rec["load1_end"] = run.get("load1"), end.get("load1")
+    rec["other_cpu_start"], rec["other_cpu_end"] = run.get("other_cpu"), end.get("other_cpu")
+    rec["wall_s"], rec["rc"] = end.get("wall_s"), end.get("rc")
+    rec["load_warning"] = load_warning(run, end)
+    return rec
+
+
+def load_warning(run, end):
+    """'' or why this run's machine looked busy: more than OTHER_CPU_LIMIT cores kept busy by other
+    work in the second before the run started (its `run` line's other_cpu) or after it ended
+    (run_end's), as run_all.sh measures them."""
+    notes = []
+    for when, kv in (("before", run), ("after", end)):
+        oc = kv.get("other_cpu")
+        if is_number(oc) and oc > OTHER_CPU_LIMIT:
+            notes.append(f"{oc:.2f} cores busy with other work {when} the run")
+    return "; ".join(notes)
+
+
+def read_plan(d):
+    """The folder's current plan as run_all.sh wrote it, or None when it has no plan.txt:
+    {"runs": {(cell, repeat)}, "cells": {cell: {"mode", "args"}}, "peak": {"mode", "args"} or None}
+    (settings.txt holds the arguments; a folder without it is checked against plan.txt alone)."""
+    path = os.path.join(d, "plan.txt")
+    if not os.path.isfile(path):
+        return None
+    runs = set()
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.fullmatch(r"r(\d+) (\S+)", line.strip())
+            if m:
+                runs.add((m.group(2), int(m.group(1))))
+    plan = {"runs": runs, "cells": {}, "peak": None}
+    path = os.path.join(d, "settings.txt")
+    if os.path.isfile(path):
+        with open(path, errors="replace") as f:
+            for line in f:
+                p = parse_line(line, kinds=("cell", "peak_probe"))
+                if p and p[0] == "cell" and "cell" in p[1]:
+                    plan["cells"][p[1]["cell"]] = {k: p[1].get(k) for k in ("mode", "args")}
+                elif p and p[0] == "peak_probe":
+                    plan["peak"] = {k: p[1].get(k) for k in ("mode", "args")}
+    return plan
+
+
+def settings_differ(run, want):
+    """'' or how a log's `run` line differs from the settings the plan wants for its cell."""
+    have = {k: run.get(k) for k in ("mode", "args")}
+    if want is None or have == want:
+        return ""
+    diff = "; ".join(f"{k}={have[k]!s} (current plan: {want[k]!s})" for k in want if have[k] != want[k])
+    return f"made with other settings: {diff}"
+
+
+def read_peak(logdir, plan=None):
+    """(peak line of logs/peak.log or None, '' or why that line is not used)."""
+    path = os.path.join(logdir, "peak.log")
+    if not os.path.isfile(path):
+        return None, ""
+    best, run = None, {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            p = parse_line(line)
+            if p and p[0] == "run":
+                run = p[1]
+            if p and p[0] == "peak" and is_number(p[1].get("tflops")) and p[1]["tflops"] > 0:
+                if best is None or p[1]["tflops"] > best["tflops"]:
+                    best = p[1]
+    why = settings_differ(run, plan["peak"]) if plan and plan["peak"] and best else ""
+    return (None, why) if why else (best, "")
+
+
+def read_sweep(d):
+    """Everything the collector uses from DIR: the runs that count, and what it set aside.
+
+    Returns {"recs": runs of the current plan (ok, failed or skipped), "peak": peak line or None,
+    "ignored": [{"file", "reason", "problem"}] (logs not used: stale ones of another plan or other
+    settings; problem=True for those that cannot be placed: strays, duplicates, unknown names),
+    "junk": [{"file", "reason"}] (files in logs/ that are no run log), "missing": [(cell, repeat)]
+    planned runs without a log}.
+    """
+    logdir = os.path.join(d, "logs")
+    plan = read_plan(d)
+    recs, ignored, junk = [], [], []
+    for name in sorted(os.listdir(logdir)):
+        path = os.path.join(logdir, name)
+        if not name.endswith(".log") or name == "peak.log":
+            continue
+        if not os.path.isfile(path):
+            junk.append({"file": name, "reason": "not a regular file"})
+            continue
+        try:
+            _, lines, _ = read_lines(path)
+        except OSError as e:
+            junk.append({"file": name, "reason": f"unreadable: {e.strerror or e}"})
+            continue
+        if not lines:
+            junk.append({"file": name, "reason": "none of the sweep's log lines"})
+            continue
+        cell, rep, problem = log_identity(name, lines)
+        if problem:
+            ignored.append({"file": name, "reason": problem, "problem": True})
+            continue
+        if plan is not None:
+            why = ("not in the current plan (plan.txt)" if (cell, rep) not in plan["runs"]
+                   else settings_differ(lines.get("run", {}), plan["cells"].get(cell)))
+            if why:
+                ignored.append({"file": name, "reason": why, "problem": False})
+                continue
+        recs.append(read_log(path))
+    groups = {}
+    for r in recs:
+        groups.setdefault((r["cell"], r["repeat"]), []).append(r)
+    for (cell, rep), group in groups.items():
+        if len(group) > 1:
+            files = ", ".join(r["file"] for r in group)
+            for r in group:
+                ignored.append({"file": r["file"], "problem": True,
+                                "reason": f"duplicate: {len(group)} logs of {cell} repeat {rep} ({files})"})
+            recs = [r for r in recs if r not in group]
+    peak, why = read_peak(logdir, plan)
+    if why:
+        ignored.append({"file": "peak.log", "reason": why, "problem": False})
+    have = {(r["cell"], r["repeat"]) for r in recs}
+    missing = sorted((plan["runs"] - have) if plan else set(), key=lambda cr: (cr[1], cr[0]))
+    return {"recs": recs, "peak": peak, "ignored": ignored, "junk": junk, "missing": missing}
+
+
+def read_all(d):
+    sweep = read_sweep(d)
+    return sweep["recs"], sweep["peak"]
+
+
+# ---- analysis -----------------------------------------------------------------------------------
+def single_gpus(recs, task):
+    """The device count that means 'single device' for a task: 1 when its gpus=1 runs trained on a
+    GPU (by their model lines; or say nothing and there is no CPU run), else 0 (CPU)."""
+    ones = [r for r in recs if r["task"] == task and r["gpus"] == 1]
+    said = {r["device"] for r in ones if r["device"]}
+    if "gpu" in said:
+        return 1
+    if any(r["task"] == task and r["gpus"] == 0 for r in recs):
+        return 0
+    return 1 if ones else 0
+
+
+def is_quick(recs):
+    """True when any run was made with run_all.sh --quick (its `run` line says mode=quick)."""
+    return any(r["lines"].get("run", {}).get("mode") == "quick" for r in recs)
+
+
+def cell_stats(recs, task, api, gpus):
+    runs = [r for r in recs if (r["task"], r["api"], r["gpus"]) == (task, api, gpus)]
+    ok = [r for r in runs if r["status"] == "ok"]
+    vals = [float(r["images_per_sec"]) for r in ok]
+    return {
+        "runs": runs, "ok": ok, "values": vals,
+        "failed": [r for r in runs if r["status"] == "failed"],
+        "skipped": [r for r in runs if r["status"] == "skipped"],
+        "median": statistics.median(vals) if vals else None,
+        "min": min(vals) if vals else None, "max": max(vals) if vals else None,
+        "warnings": [r for r in runs if r["load_warning"]],
+    }
+
+
+def paired(recs, task, a, b, gpus):
+    """[(repeat, a/b)] of images/sec for each repeat in which both a and b ran ok."""
+    by = {}
+    for r in recs:
+        if r["task"] == task and r["gpus"] == gpus and r["status"] == "ok" and r["api"] in (a, b):
+            by.setdefault(r["repeat"], {})[r["api"]] = float(r["images_per_sec"])
+    return [(rep, v[a] / v[b]) for rep, v in sorted(by.items())
+            if positive(v.get(a)) and positive(v.get(b))]
+
+
+def positive(x):
+    """A usable images/sec for a ratio: a finite number above zero."""
+    return x is not None and math.isfinite(x) and x > 0
+
+
+def false_winner_chance(n, m):
+    """Chance that pure noise puts all n paired ratios beyond all m A/A ratios, on one side of 1.0.
+
+    With exchangeable noise the n + m log ratios' sizes are in random order, so the n paired ones
+    are the n largest with chance 1 / C(n + m, n), and their n signs agree with chance 2 / 2**n.
+    """
+    return 2.0 ** (1 - n) / math.comb(n + m, n)
+
+
+def decide(ratios, aa_ratios, level=MAX_FALSE_WINNER):
+    """Is a difference established by these paired ratios, given the A/A ratios of the same sweep?
+
+    The noise band is the largest |log| of the A/A ratios (identical code run twice). A difference
+    is established when every paired ratio lies beyond the band on the same side of 1.0, with at
+    least 2 pairs and 1 A/A pair, and the chance of that pattern under pure noise is <= level.
+    Returns {"established", "band" (the largest A/A deviation as a fraction, e.g. 0.04 for ±4 %),
+    "chance", "why"}; "why" says what is missing when not established.
+    """
+    logs = [math.log(r) for r in ratios]
+    aa_logs = [abs(math.log(r)) for r in aa_ratios]
+    n, m = len(logs), len(aa_logs)
+    band = max(aa_logs) if aa_logs else None
+    out = {"established": False, "band": math.exp(band) - 1 if aa_logs else None,
+           "chance": false_winner_chance(n, m) if n and m else None, "why": ""}
+    if n < 2:
+        out["why"] = f"only {n} pair{'s' if n != 1 else ''}, 2 needed"
+    elif not m:
+        out["why"] = "no A/A pair (keras-aa runs missing or failed): noise band unknown"
+    elif not (all(x > 0 for x in logs) or all(x < 0 for x in logs)):
+        out["why"] = "pairs on both sides of 1.0"
+    elif min(abs(x) for x in logs) <= band:
+        out["why"] = f"within noise band ±{percent(out['band'])}"
+    elif out["chance"] > level:
+        out["why"] = (f"too few pairs: {n} pairs and {m} A/A pair{'s' if m != 1 else ''} leave a "
+                      f"{100 * out['chance']:.1f} % chance of this by noise alone")
+    else:
+        out["established"] = True
+    return out
+
+
+def percent(frac):
+    """A fraction as a percentage: 0.0412 -> '4.1 %'."""
+    return f"{100 * frac:.1f} %"
+
+
+def aa_ratios(recs, task, gpus):
+    """keras-aa / keras per repeat: the A/A pairs of a task and device count."""
+    return paired(recs, task, AA_API, "keras", gpus)
+
+
+def pair_ratio(recs, task, a, b, gpus):
+    """Ratio a/b of images/sec from each repeat where both ran ok: median, range, and whether the
+    difference is established beyond the A/A noise band (see decide)."""
+    pairs = paired(recs, task, a, b, gpus)
+    aa = aa_ratios(recs, task, gpus)
+    repeats = sorted({r["repeat"] for r in recs if r["task"] == task and r["gpus"] == gpus
+                      and r["api"] in (a, b)})
+    verdict = decide([v for _, v in pairs], [v for _, v in aa])
+    vals = [v for _, v in pairs]
+    return {"pairs": pairs, "repeats": repeats, "aa_pairs": aa,
+            "median": statistics.median(vals) if vals else None,
+            "min": min(vals) if vals else None, "max": max(vals) if vals else None, **verdict}
+
+
+def fastest(recs, task, gpus):
+    """The API that beats every other API with an established paired ratio > 1, else None."""
+    apis = [a for a in APIS if cell_stats(recs, task, a, gpus)["values"]]
+    if len(apis) < 2:
+        return None
+    for a in apis:
+        if all((pr := pair_ratio(recs, task, a, b, gpus))["established"] and pr["min"] > 1.0
+               for b in apis if b != a):
+            return a
+    return None
+
+
+def norm_value(v, key=None):
+    """A model-line value for comparison: 0.01, 1e-2 and 0.010 are the same number; names are
+    compared lower-case through ALIASES (RMSProp = RMSprop, GradientDescent = SGD,
+    NHWC = channels_last); for the optimizer's hyperparameters "none" = 0."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if key in ZERO_IS_NONE and v == 0:
+            return "none"
+        return repr(float(v))
+    s = str(v).lower()
+    return ALIASES.get(key, {}).get(s, s)
+
+
+def fairness(recs):
+    """Differences in the must-be-equal keys (FAIR_KEYS) of the `model` lines of one task and
+    device count, as a list of findings {"task", "gpus", "key", "values": {api: [values]}}. A key
+    that some runs have and others lack is a mismatch (shown as "absent"). The API_KEYS are not
+    compared."""
+    out = []
+    for task in TASKS:
+        runs = [r for r in recs if r["task"] == task and "model" in r["lines"]]
+        for g in sorted({r["gpus"] for r in runs}):
+            group = [r for r in runs if r["gpus"] == g]
+            for key in FAIR_KEYS:
+                seen = {}
+                for r in group:
+                    v = r["lines"]["model"].get(key)
+                    norm, shown = (None, "absent") if v is None else (norm_value(v, key), str(v))
+                    seen.setdefault(r["api"], {}).setdefault(norm, shown)
+                if len({n for vs in seen.values() for n in vs}) > 1:
+                    out.append({"task": task, "gpus": g, "key": key,
+                                "values": {api: sorted(vs.values()) for api, vs in seen.items()}})
+    return out
+
+
+def api_properties(recs):
+    """The API_KEYS of the model lines, shown and never compared: {(task, gpus): {key: {api:
+    {values}}}} for every key, per task and device count with a run of the APIS (the A/A run
+    repeats Keras's), in TASKS and device-count order; None stands for a run whose model line
+    lacks the key. Runs without a model line add nothing."""
+    out = {}
+    for task in TASKS:
+        runs = [r for r in recs if r["task"] == task and r["api"] in APIS and "model" in r["lines"]]
+        for g in sorted({r["gpus"] for r in runs}):
+            keys = out[task, g] = {key: {} for key in API_KEYS}
+            for r in (r for r in runs if r["gpus"] == g):
+                for key in API_KEYS:
+                    v = r["lines"]["model"].get(key)
+                    keys[key].setdefault(r["api"], set()).add(None if v is None else str(v))
+    return out
