@@ -31,25 +31,22 @@ def alexnet(x):
     x = layers.Conv2D(256, 3, padding="same", activation="relu")(x)
     x = layers.Conv2D(256, 3, padding="same", activation="relu")(x)
     return classifier(layers.MaxPooling2D(3, 2)(x))
-
 def vgg16(x):  # configuration D: 13 convs in 5 blocks, each block ending in a 2x2 pool
     for convs, filters in zip((2, 2, 3, 3, 3), (64, 128, 256, 512, 512)):
         for _ in range(convs):
             x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = layers.MaxPooling2D(2)(x)
     return classifier(x)
-
 def classifier(x):  # AlexNet's and VGG16's
-    x = layers.Dense(4096, activation="relu")(layers.Flatten()(x))
+    x = layers.Flatten()(x)
+    x = layers.Dense(4096, activation="relu")(x)
     x = layers.Dropout(0.5)(x)
     x = layers.Dense(4096, activation="relu")(x)
     x = layers.Dropout(0.5)(x)
     return layers.Dense(1000)(x)
-
 def conv_bn(x, filters, size, stride=1):  # ResNet50's convs: no bias, then batch norm
     x = layers.Conv2D(filters, size, strides=stride, padding="same", use_bias=False)(x)
     return layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)
-
 def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a projection shortcut
     x = layers.ReLU()(conv_bn(x, 64, 7, 2))
     x = layers.MaxPooling2D(3, 2, padding="same")(x)
