@@ -14,6 +14,7 @@ and range of the per-round ratios after / before. A run counts only if the colle
 """
 import argparse
 import os
+import re
 import pathlib
 import subprocess
 import sys
@@ -44,7 +45,16 @@ def run(path, task, api, log, a):
     with open(log, "w") as f:
         rc = subprocess.call([sys.executable, str(path), "0", *args], stdout=f,
                              stderr=subprocess.STDOUT, cwd=ROOT)
+        print(f"ab_exit rc={rc}", file=f)
+    return judge(log, task, api)
+
+
+def judge(log, task, api):
+    """(images/sec or None, the reason it is not ok) of a finished run's log. Logs without the
+    exit code (an older ab.py) count as exit 0 when they hold their summary."""
     raw, lines, epochs = rules.read_lines(log)
+    found = [int(m.group(1)) for m in map(re.compile(r"ab_exit rc=(\d+)$").match, raw) if m]
+    rc = found[-1] if found else 0
     status, reason = rules.verdict(lines, epochs, task, api, 0, rc, ended=False,
                                    error=rules.error_line(raw))
     return (lines["summary"]["images_per_sec"] if status == "ok" else None), reason
@@ -59,6 +69,8 @@ def main():
     p.add_argument("--tasks", default="cifar10-cnn,vgg16,resnet50")
     p.add_argument("--apis", default="tensorpack,keras,tflearn")
     p.add_argument("--cifar-data", default="/tmp/cifar")
+    p.add_argument("--from-logs", action="store_true",
+                   help="no runs: the table from the logs already in OUT/logs (an interrupted run)")
     p.add_argument("--cifar-steps", type=int, default=0, help="CIFAR steps per epoch (default: the sweep's)")
     a = p.parse_args()
     out = pathlib.Path(a.out)
@@ -74,6 +86,12 @@ def main():
     failed = []
     for r in range(1, a.repeat + 1):
         for task, api in cells:
+            if a.from_logs:
+                for side in ("before", "after"):
+                    log = out / "logs" / f"{task}.{api}.{side}.r{r}.log"
+                    ips = judge(log, task, api)[0] if log.exists() else None
+                    res[task, api][side].append(ips)  # None: missing or not ok
+                continue
             name = fix_effects.script(task, api).name
             sides = {"before": before / name, "after": after / name}
             for side in (("before", "after") if r % 2 else ("after", "before")):
