@@ -10,7 +10,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers, optimizers
-
 DEVICE = bench.device(tf.config.list_physical_devices("GPU"), logical_cpus=True)
 strategy = tf.distribute.get_strategy()  # the default: one device
 if args.num_gpu > 1:  # NUM_GPU replicas in data parallel
