@@ -6,7 +6,8 @@ A benchmark script holds only the API it compares (data feeding, model, optimize
 - `parse(family, framework, doc)`: the family's command line and its checks, before TensorFlow
   is imported (it sets `CUDA_VISIBLE_DEVICES` for NUM_GPU=0 and, for TF1 graphs with --xla,
   `TF_XLA_FLAGS`). Bad input: one line, exit 2.
-- `device(gpus)`: the device rules, once TensorFlow has listed the visible GPUs.
+- `device(gpus, logical_cpus=False)`: the device rules, once TensorFlow has listed the visible
+  GPUs (for tf.distribute, it splits the CPU into NUM_GPU logical devices when there is no GPU).
 - `cifar_data()`: around a CIFAR loader, turns a missing or broken file into one line, exit 2.
 - `fake_imagenet(n)`: the fake ImageNet batch of n images and labels, as numpy arrays.
 - `steps(examples)`: steps per epoch (`--steps`, or one pass over the data).
@@ -103,7 +104,7 @@ def parse(family, framework, doc, argv=None):
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
     if args.xla and framework in GRAPH_MODE:  # TensorFlow's auto-clustering, on CPUs too
         os.environ["TF_XLA_FLAGS"] = "--tf_xla_auto_jit=1 --tf_xla_cpu_global_jit"
-    run.args, run.rates, run.steps = args, [], args.steps
+    run.args, run.steps = args, args.steps
     run.tag = f"framework={framework} task={args.task} gpus={args.num_gpu}"
     return args
 
