@@ -12,7 +12,8 @@ A benchmark script holds only the API it compares (data feeding, model, optimize
 - `fake_imagenet(n)`: the fake ImageNet batch of n images and labels, as numpy arrays.
 - `steps(examples)`: steps per epoch (`--steps`, or one pass over the data).
 - the clock, called from each API's own callback: `train_begin(keys)`, `epoch_begin()`,
-  `epoch_end(loss)`, `train_end()`. They print the `model`, `throughput` and `summary` lines.
+  `epoch_end(loss)`, `train_end()`. They print the `versions`, `model`, `throughput` and
+  `summary` lines (`versions(installed)`: the libraries' versions, read in this process).
 - the fingerprint readers, which read every key from the objects that train:
   `graph_keys(sess, replicas)` for TF1 graphs (tensorpack, tflearn), `keras_keys(model)`.
 - the rules as plain functions, testable without TensorFlow: `check`, `device_rule`,
@@ -36,6 +37,10 @@ CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 GRAPH_MODE = ("tensorpack", "tflearn")  # TF1 graphs, run by a tf.compat.v1 session
 HYPER = {"lr": "lr", "alpha": "lr", "rho": "rho", "momentum": "momentum", "epsilon": "epsilon"}
 run = argparse.Namespace()  # this process's run: its arguments, device, steps and epoch rates
+# The libraries whose versions a run reports, as {module: distribution}: those it imported.
+LIBRARIES = {"tensorflow": "tensorflow", "keras": "keras", "tf_keras": "tf-keras",
+             "tensorpack": "tensorpack", "tflearn": "tflearn", "numpy": "numpy", "jax": "jax",
+             "torch": "torch"}
 
 
 def fail(msg):
@@ -173,7 +178,7 @@ def steps(examples):
     return run.steps
 
 
-# ---- the clock: CONTRACT.md's three lines --------------------------------------------------------
+# ---- the clock: CONTRACT.md's lines --------------------------------------------------------
 
 def median_rate(rates):
     """The summary: the median images/sec of the epochs after the warm-up (epoch 1 alone when
@@ -181,9 +186,24 @@ def median_rate(rates):
     return statistics.median(rates[1:] or rates)
 
 
+def versions(installed=False):
+    """{"python": version, distribution: version} of the LIBRARIES this process imported (all of
+    them that are installed, with installed=True), read from their installed metadata."""
+    import importlib.metadata
+    import platform
+    out = {"python": platform.python_version()}
+    for module, dist in LIBRARIES.items():
+        if installed or module in sys.modules:
+            with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+                out[dist] = importlib.metadata.version(dist)
+    return out
+
+
 def train_begin(keys):
-    """Print the model line (the fingerprint) before the first step."""
+    """Print the versions line (what made this run) and the model line (the fingerprint) before
+    the first step."""
     run.replicas, run.rates = int(keys["replicas"]), []
+    print(f"\nversions {run.tag}", *[f"{k}={v}" for k, v in versions().items()], flush=True)
     print(f"\nmodel {run.tag}", *[f"{k}={v}" for k, v in keys.items()], flush=True)
 
 

@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))  # rules.py, collect.py, ...
 sys.path.insert(0, str(REPO))  # bench.py
-KINDS = ("model", "throughput", "summary")
+KINDS = ("versions", "model", "throughput", "summary")
 
 
 def pytest_configure(config):
@@ -21,13 +21,11 @@ def pytest_configure(config):
 
 
 def parse_logfmt(text):
-    """The contract's lines in `text`, as dicts with the line's kind under "kind"."""
-    records = []
-    for line in text.splitlines():
-        kind, _, rest = line.partition(" ")
-        if kind in KINDS and "=" in rest:
-            records.append(dict(kind=kind, **dict(kv.split("=", 1) for kv in rest.split())))
-    return records
+    """The contract's lines in `text`, as dicts of their values as text, with the line's kind under
+    "kind" (read with the collector's own parser, rules.parse_line)."""
+    import rules  # tools/rules.py
+    lines = (rules.parse_line(line, kinds=KINDS, raw=True) for line in text.splitlines())
+    return [dict(kind=kind, **kv) for kind, kv in filter(None, lines)]
 
 
 class Run:

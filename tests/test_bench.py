@@ -2,6 +2,7 @@
 the fingerprint's readers (on a small TF1 graph built here), the clock's lines and its median."""
 import argparse
 import os
+import platform
 import subprocess
 import sys
 
@@ -146,6 +147,7 @@ def test_median_rate_skips_the_warm_up():
 
 
 def test_the_clock_prints_the_contract_lines(capsys):
+    import numpy  # imported by the run: reported (a library it did not import is not)
     bench.run.args = argparse.Namespace(batch=4, replicas=2)
     bench.run.steps, bench.run.tag = 5, "framework=keras task=vgg16 gpus=2"
     bench.train_begin({"replicas": 2, "device": "cpu"})
@@ -153,7 +155,10 @@ def test_the_clock_prints_the_contract_lines(capsys):
         bench.epoch_begin()
         bench.epoch_end(loss)
     bench.train_end()
-    lines = [l for l in capsys.readouterr().out.splitlines() if l]
+    versions, *lines = [l for l in capsys.readouterr().out.splitlines() if l]
+    # what made the run, read in this process: python, and the libraries it imported
+    assert versions.startswith(f"versions framework=keras task=vgg16 gpus=2 python={platform.python_version()}")
+    assert f" numpy={numpy.__version__}" in versions and ("tensorpack=" in versions) == ("tensorpack" in sys.modules)
     assert lines[0] == "model framework=keras task=vgg16 gpus=2 replicas=2 device=cpu"
     assert [l.split()[4] for l in lines[1:4]] == ["epoch=1", "epoch=2", "epoch=3"]
     assert lines[3].endswith("loss=1.0000")

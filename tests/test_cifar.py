@@ -1,5 +1,6 @@
 """The three CIFAR-10 CNN scripts, run end to end as a user runs them, on generated CIFAR-format data."""
 import pickletools
+import platform
 import shutil
 import statistics
 
@@ -57,7 +58,10 @@ def test_contract_lines(cifar_runs, api):
     assert float(summary["images_per_sec"]) == pytest.approx(statistics.median(timed), abs=0.11)
     # the contract's lines each start their own line, in order
     kinds = [l["kind"] for l in r.lines]
-    assert kinds == ["model"] + ["throughput"] * EPOCHS + ["summary"]
+    assert kinds == ["versions", "model"] + ["throughput"] * EPOCHS + ["summary"]
+    (versions,) = r.of("versions")  # what made the run, read in it: the libraries it imported
+    assert versions["tensorflow"] == "2.21.0" and api in versions  # the API's own distribution
+    assert versions["python"] == platform.python_version() and "numpy" in versions
 
 
 def test_same_model_everywhere(cifar_runs):
