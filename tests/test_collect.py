@@ -191,15 +191,30 @@ def test_repeats_medians_spreads_and_paired_ratios(tmp_path):
     tp = run_of(data, "cifar10-cnn.tensorpack.g0", 1)
     assert "epochs_timed" not in tp["lines"]["summary"] and (tp["spread_pct"], tp["epochs_timed"]) == (0.0, 2)
     cifar = row(md, "CIFAR CNN")
-    assert cifar[2] == "**1,200** (1,100–1,300, n=3 runs)"  # established winner: bold
+    assert cifar[2] == "1,200 (1,100–1,300, n=3 runs)"
     assert cifar[3].startswith("1,000 (1,000–1,000, n=3 runs) ⚠ busy machine (1 run(s))")
     assert cifar[4] == "1,010 (950–1,050, n=3 runs)"
     ratios = row(md, "CIFAR CNN", "## Ratios vs Keras")
     # tensorpack/keras per repeat: 1.2, 1.1, 1.3; tflearn/keras: 0.95, 1.05, 1.01 (straddles 1);
-    # keras-aa/keras: 1.03, 0.98, 1.04 -> band ±4.0 %; tensorpack/tflearn: 1.26, 1.048, 1.29
+    # keras-aa/keras: 1.03, 0.98, 1.04 -> band ±4.0 %; tensorpack/tflearn: 1.26, 1.048, 1.29.
+    # Keras's repeat-2 run was made on a busy machine: it takes no part in a ratio, which leaves
+    # 2 pairs and 2 A/A pairs, too few for a winner
+    assert ratios[1] == ("1.25× (1.20–1.30, 2 pairs of 3 repeats; 1 busy run left out): not "
+                         "established (too few pairs: 2 pairs and 2 A/A pairs leave a 8.3 % chance "
+                         "of this by noise alone)")
+    assert ratios[3] == "±4.0 % (1.03–1.04, 2 A/A pairs)"
+    # the same sweep with that run on a quiet machine: all 3 pairs count, and tensorpack wins
+    log = d / "logs" / "cifar10-cnn.keras.g0.r2.log"
+    log.write_text(re.sub(r"other_cpu=[\d.]+", "other_cpu=0.01", log.read_text()))
+    assert run_main(d).returncode == 0
+    md = (d / "results.md").read_text()
+    assert row(md, "CIFAR CNN")[2] == "**1,200** (1,100–1,300, n=3 runs)"  # established: bold
+    ratios = row(md, "CIFAR CNN", "## Ratios vs Keras")
     assert ratios[1] == "**1.20×** (1.10–1.30, 3 pairs): **tensorpack faster**"
     assert ratios[2] == "1.01× (0.95–1.05, 3 pairs): not established (pairs on both sides of 1.0)"
     assert ratios[3] == "±4.0 % (0.98–1.04, 3 A/A pairs)"
+    shutil.copy(FIXTURES / "repeats" / "logs" / log.name, log)
+    md = (d / "results.md").read_text()
     # AlexNet: keras repeat 2 missing -> 2 pairs (200/100, 190/120) of 3 repeats, and 2 A/A pairs:
     # every pair is far beyond the band, but 2 + 2 pairs are too few for the 5 % level
     alex = row(md, "AlexNet")
@@ -220,15 +235,26 @@ def test_command_line(tmp_path):
     proc = run_cli(tmp_path)
     assert proc.returncode == 2 and "no logs/ folder" in proc.stderr
     assert run_cli().returncode == 2 and run_cli("--help").returncode == 0
-    # run_all.sh's question on a run that just ended (before its run_end line): always exit 0
-    logs = FIXTURES / "basic" / "logs"
-    proc = run_cli("--check", logs / "cifar10-cnn.keras.g0.r1.log", 0)
-    assert (proc.returncode, proc.stdout) == (0, "ok 1050.0\n")
-    proc = run_cli("--check", logs / "alexnet.tflearn.g0.r1.log", 1)
-    assert proc.returncode == 0 and proc.stdout.startswith(
-        "failed tensorflow.python.framework.errors_impl.ResourceExhaustedError: OOM")
-    assert run_main("--check", logs / "cifar10-cnn.tensorpack.g0.r1.log", 139).stdout == \
-        "failed exit code 139 after its summary line\n"
+
+
+def test_a_failing_collector_replaces_no_results_file(tmp_path):
+    """The four files are written in a temporary folder and renamed only when all are complete:
+    a collector that fails leaves the previous results whole (and exits 4, which the sweep turns
+    into a stale mark)."""
+    d = tmp_path / "basic"
+    shutil.copytree(FIXTURES / "basic", d)
+    assert run_main(d).returncode == 1  # the fixture's crashed runs
+    before = {n: (d / n).read_bytes() for n in collect.RESULTS}
+
+    def broken(*args):
+        raise RuntimeError("a bug in the chart")
+    (d / "logs" / "cifar10-cnn.keras.g0.r1.log").unlink()  # the next results would differ
+    with mock.patch.object(collect, "write_png", broken):
+        proc = run_main(d)
+    assert proc.returncode == collect.EXIT_CRASHED == 4, proc.stderr
+    assert "RuntimeError: a bug in the chart" in proc.stderr and "no results file" in proc.stderr
+    assert {n: (d / n).read_bytes() for n in collect.RESULTS} == before
+    assert sorted(p.name for p in d.iterdir()) == sorted(["logs", *collect.RESULTS])  # no temp left
 
 
 # ---- which logs count, and the rule for "ok" ------------------------------------------------
@@ -284,6 +310,18 @@ def summary_value(v):
     (lambda t: t.replace("gpus=0 replicas=1", "gpus=0 replicas=2"), "trained 2 replicas, asked for 1 (gpus=0)"),
     (lambda t: t.replace("gpus=0 replicas=1", "gpus=0 replicas=none"), "replicas=none, asked for 1"),
     (lambda t: t.replace("gpus=0 replicas=1", "gpus=0"), "replicas=(missing), asked for 1"),
+    # overflow, too many digits, absurd size: no number, and never a crash
+    (summary_value("1e400"), "images_per_sec=1e400 is not a finite positive number"),
+    (summary_value("9" * 5000), "images_per_sec=" + "9" * 40 + " is not a finite positive number"),
+    (summary_value("1050.000000000000000000001"), "is not a finite positive number"),
+    (lambda t: t.replace("images_per_sec=1", "images_per_sec=1000000"),
+     "is beyond any sensible figure (over 1e+07)"),
+    # a summary or throughput line of another task or API
+    (lambda t: t.replace("summary framework=keras task=cifar10-cnn", "summary framework=keras task=vgg16"),
+     "summary line says task=vgg16, the cell cifar10-cnn.keras.g0 needs task=cifar10-cnn"),
+    (lambda t: t.replace("throughput framework=keras task=cifar10-cnn gpus=0 epoch=3",
+                         "throughput framework=tflearn task=cifar10-cnn gpus=0 epoch=3"),
+     "throughput line says framework=tflearn"),
 ])
 def test_every_way_a_run_is_not_ok(tmp_path, edit, reason):
     proc, md, data = collect_basic(tmp_path, edit)
@@ -312,7 +350,7 @@ SETTINGS = ('peak_probe mode=cpu args="tools/peak.py"\n'
 
 
 def with_settings(text, mode="cpu", args=None):
-    """A basic-fixture log given the run line run_all.sh writes now (mode= and args=)."""
+    """A basic-fixture log given the run line's mode= and args= (the sweep's)."""
     first, rest = text.split("\n", 1)
     return f"{first} mode={mode} args=\"{args}\"\n{rest}"
 
@@ -341,8 +379,8 @@ def test_runs_of_another_plan_or_other_settings_are_ignored(tmp_path):
         ("alexnet.keras.g0", 1), ("alexnet.tflearn.g0", 1)}
     ignored = {g["file"]: g["reason"] for g in data["ignored"]}
     assert ignored["cifar10-cnn.keras.g0.r2.log"] == "not in the current plan (plan.txt)"
-    assert ignored["cifar10-cnn.keras.g0.r1.log"].startswith("made with other settings: mode=quick")
-    assert ignored["peak.log"].startswith("made with other settings") and data["peak"] is None
+    assert ignored["cifar10-cnn.keras.g0.r1.log"].startswith("made otherwise: mode=quick")
+    assert ignored["peak.log"].startswith("made otherwise: mode=quick") and data["peak"] is None
     assert row(md, "CIFAR CNN")[3] == "—" and "n=2" not in md
     assert f"- NOT RUN: {KERAS} repeat 1" in md and "## Ignored logs" in md
     assert data["missing"] == [{"cell": KERAS, "repeat": 1}]
@@ -712,9 +750,9 @@ def test_api_properties_are_shown_and_never_flagged(tmp_path):
 def test_quick_results_are_a_smoke_test_and_name_no_winner(tmp_path):
     d = tmp_path / "quick"
     shutil.copytree(FIXTURES / "repeats", d)
-    for log in (d / "logs").glob("*.r*.log"):
-        log.write_text(re.sub(r"^(run cell=.*) commit=", r"\1 mode=quick commit=", log.read_text(),
-                              flags=re.M))
+    for log in (d / "logs").glob("*.r*.log"):  # quick, and no run flagged busy
+        text = re.sub(r"other_cpu=[\d.]+", "other_cpu=0.01", log.read_text())
+        log.write_text(re.sub(r"^(run cell=.*) commit=", r"\1 mode=quick commit=", text, flags=re.M))
     proc = run_main(d)
     assert proc.returncode == 0, proc.stderr
     md = (d / "results.md").read_text()
@@ -723,3 +761,36 @@ def test_quick_results_are_a_smoke_test_and_name_no_winner(tmp_path):
     assert "**" not in tables  # no winner anywhere, though the same logs name one in a full sweep
     assert row(md, "CIFAR CNN", "## Ratios vs Keras")[1] == \
         "1.20× (1.10–1.30, 3 pairs): smoke test: no comparison"
+
+
+# ---- what made the runs -------------------------------------------------------------------------
+def test_machine_and_versions_come_from_the_runs_and_a_mix_is_flagged(tmp_path):
+    """The header's machine and versions are what the runs recorded (the sweep's run line, the
+    run's own versions line), never the collector's; runs of two machines or two TensorFlow
+    versions in one folder are listed as MIXED and make the exit status 1."""
+    d = tmp_path / "mixed"
+    shutil.copytree(FIXTURES / "basic", d)
+    logs = sorted((d / "logs").glob("cifar10-cnn.*.r1.log"))
+
+    def made(log, cpu, tf):
+        first, rest = log.read_text().split("\n", 1)
+        log.write_text(f'{first} cpu="{cpu}" cores=2 python=/venv/bin/python\n'
+                       f"versions python=3.11.7 tensorflow={tf}\n{rest}")
+    for log in logs:
+        made(log, "Test CPU A", "2.21.0")
+    proc = run_main(d, png=False)
+    md = (d / "results.md").read_text()
+    assert "- Machine (recorded in the runs): Test CPU A, 2 cores" in md
+    assert "- Versions (read in the runs): python 3.11.7, tensorflow 2.21.0" in md
+    assert "MIXED" not in md and json.loads((d / "results.json").read_text())["mixed"] == []
+    shutil.copy(FIXTURES / "basic" / "logs" / logs[0].name, logs[0])
+    made(logs[0], "Test CPU B", "2.20.0")
+    proc = run_main(d, png=False)
+    md, data = (d / "results.md").read_text(), json.loads((d / "results.json").read_text())
+    assert proc.returncode == 1
+    assert "- Machine (recorded in the runs): MIXED: Test CPU A, 2 cores | Test CPU B, 2 cores" in md
+    assert "tensorflow 2.20.0 / 2.21.0" in md
+    mixed = md.split("## MIXED RUNS", 1)[1].split("\n## ", 1)[0]
+    assert f"- cpu: Test CPU A (2 runs, e.g. logs/{logs[1].name}); Test CPU B (1 run, e.g. logs/{logs[0].name})" in mixed
+    assert "- version of tensorflow: 2.20.0 (1 run, e.g. logs/cifar10-cnn.keras.g0.r1.log); 2.21.0 (2 runs" in mixed
+    assert {m["key"] for m in data["mixed"]} == {"cpu", "version of tensorflow"}

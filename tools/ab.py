@@ -7,7 +7,7 @@ Usage: tools/ab.py OUT --before REF [--after REF] [--repeat N] [--tasks T,...] [
 The scripts of each REF (with its bench.py, if it has one; no --after: the working tree) are
 written into a temporary folder; each
 task and API then runs both versions one after the other (before, after; the next round after,
-before), with the CPU sweep's settings (run_all.sh's table, through tools/fix_effects.py). Logs go to
+before), with the CPU sweep's settings (tools/sweep.py's table, through tools/fix_effects.py). Logs go to
 OUT/logs/, and OUT/ab.md gives per task and API the median images/sec of each side and the median
 and range of the per-round ratios after / before. A run counts only if the collector's rule for
 "ok" (rules.verdict) says so.

@@ -7,35 +7,40 @@ The rules below (which logs count, "ok", fairness, the winner) live in tools/rul
 writes the report and holds the command line.
 
 Reads only the logfmt lines of DIR/logs/*.log: the scripts' `model`, `throughput`, `summary`
-lines (CONTRACT.md), run_all.sh's `run` / `run_end` lines and tools/peak.py's `peak` line. A line
-counts when its first word is one of those and it carries key=value pairs (values may be
-"double-quoted" with \\" escapes); everything else in a log is ignored, except that the last
-error-looking line of a failed run is kept as its reason. Writes into DIR:
+and `versions` lines (CONTRACT.md), the sweep's `run` / `run_end` lines and tools/peak.py's `peak`
+line. A line counts when its first word is one of those and it carries key=value pairs (values
+may be "double-quoted" with \\" escapes); everything else in a log is ignored, except that the last
+error-looking line of a failed run is kept as its reason. Writes into DIR, each file renamed into
+place only when all four are complete:
 
-  results.md    header (machine, versions, date, commit), single-device table, ratios vs Keras
-                with the A/A noise band, data-parallel table, hardware-limit table, fairness
-                check, API-property table, failed/skipped runs (a --quick sweep: marked as a
-                smoke test, no winner named)
+  results.md    header (the machine and library versions the runs recorded, date, commit),
+                single-device table, ratios vs Keras with the A/A noise band, data-parallel
+                table, hardware-limit table, fairness check, API-property table, failed/skipped
+                runs, mixed runs (a --quick sweep: marked as a smoke test, no winner named)
   results.csv   one row per run
   results.json  one record per run (every key of its lines, its epochs' images/sec), plus peak,
-                fairness findings and the exit status
+                fairness findings, mixed makers and the exit status
   results.png   per task, each API's single-device images/sec relative to Keras (median of the
                 paired ratios, whiskers min-max), the A/A noise band shaded
 
 Which logs count: a log named <task>.<api>.g<N>.r<repeat>.log whose `run` line names that same
-cell and repeat. When DIR/plan.txt exists (run_all.sh writes it), only the runs it plans count,
-and only if made with the mode and arguments DIR/settings.txt records for their cell; every other
-log is listed under "Ignored logs" with the reason (stale: another plan or other settings;
-problem: a stray whose name and run line disagree, a duplicate, an unknown task or API). Files in
-logs/ that are no run log (a folder, no log lines) are skipped with a warning. The peak counts only
-from logs/peak.log, and only if measured with the settings of the current plan.
+cell and repeat. When DIR/plan.txt exists (the sweep writes it), only the runs it plans count,
+and only if made as DIR/settings.txt records for their cell (mode, arguments, the hashes of the
+script and bench.py, uncommitted edits, interpreter, host) with the library versions it records
+(rules.made_otherwise); every other log is listed under "Ignored logs" with the reason (stale:
+another plan or made otherwise; problem: a stray whose name and run line disagree, a duplicate,
+an unknown task or API). Counted runs that still differ in what made them (a folder without
+settings.txt) are listed under "MIXED RUNS". Files in logs/ that are no run log (a folder, no log
+lines) are skipped with a warning. The peak counts only from logs/peak.log, and only if measured
+as the current plan wants.
 
-The rule for "ok" (rules.verdict(); run_all.sh asks it too, through --check): exit code 0, a
-run_end line, a summary whose images_per_sec is a finite positive number equal to the median of its
-throughput lines of epochs >= 2 (epoch 1 alone when only one epoch ran), and a model line naming the
-cell's task, API (FRAMEWORK_OF for an API that runs another API's script) and device count, with
-replicas = max(gpus, 1). Anything else is FAILED with its reason. The within-run spread and the
-number of timed epochs are computed from the throughput lines.
+The rule for "ok" (rules.verdict(); the sweep applies it to each run as it ends): exit code 0, a
+run_end line, a summary whose images_per_sec is a finite positive number of sensible size equal to
+the median of its throughput lines of epochs >= 2 (epoch 1 alone when only one epoch ran), and
+model, summary and throughput lines naming the cell's task, API (FRAMEWORK_OF for an API that runs
+another API's script) and device count, with replicas = max(gpus, 1). A number of more than 17
+significant digits is no number. Anything else is FAILED with its reason. The within-run spread
+and the number of timed epochs are computed from the throughput lines.
 
 Fairness: the model lines' must-be-equal keys (FAIR_KEYS) are compared per task and device count
 after normalising each framework's spelling (numbers by value, "none" = 0 for the optimizer's
@@ -44,39 +49,38 @@ NCHW = channels_first). The API properties (API_KEYS: input, bn, variables) are 
 API in results.md and never compared.
 
 Exit status: 0 all runs ok (skipped runs are not failures); 1 some run failed, a planned run has
-no log, or a log cannot be placed (stray, duplicate, unknown name); 3 fairness mismatch between
-the APIs' `model` lines (wins over 1); 2 bad usage (no DIR/logs folder).
+no log, a log cannot be placed (stray, duplicate, unknown name), or the runs are mixed; 3 fairness
+mismatch between the APIs' `model` lines (wins over 1); 2 bad usage (no DIR/logs folder); 4 the
+collector itself failed (a bug: no results file was replaced).
 
-    tools/collect.py --check LOG RC     (for run_all.sh) the verdict on one run that just ended
-
-Load rule: run_all.sh measures `other_cpu`, the number of cores kept busy by other work during one
+Load rule: the sweep measures `other_cpu`, the number of cores kept busy by other work during one
 second right before each run starts and right after it ends (nothing of the sweep runs then).
-A run is flagged "busy machine" when either sample exceeds 0.5 cores.
+A run is flagged "busy machine" when either sample exceeds 0.5 cores, and takes no part in a
+ratio (the winner rule uses quiet runs only).
 """
 import csv
 import datetime
-import importlib.metadata
 import json
 import math
 import os
-import platform
-import re
 import statistics
 import subprocess
 import sys
+import tempfile
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flops  # noqa: E402  (tools/flops.py, pure arithmetic)
 from rules import (  # noqa: E402  (tools/rules.py: what counts, ok, fairness, the winner)
     AA_API, API_KEYS, APIS, GENERATED_LABEL, MAX_FALSE_WINNER, OTHER_CPU_LIMIT, TASKS, aa_ratios,
-    api_properties, cell_stats, error_line, fairness, fastest, is_quick, pair_ratio, percent,
-    read_lines, read_sweep, single_gpus, split_cell, verdict)
+    api_properties, cell_stats, fairness, fastest, is_quick, pair_ratio, percent, read_sweep,
+    single_gpus)
 
 TASK_LABEL = {"cifar10-cnn": "CIFAR CNN", "alexnet": "AlexNet", "vgg16": "VGG16",
               "resnet50": "ResNet50"}
 API_LABEL = {"tensorpack": "tensorpack", "keras": "Keras", "tflearn": "tflearn",
              AA_API: "Keras A/A"}
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAIRNESS = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAIRNESS, EXIT_CRASHED = 0, 1, 2, 3, 4
 
 
 # ---- hardware figures ---------------------------------------------------------------------------
@@ -100,34 +104,38 @@ def devices(r):
     return r["gpus"] if r["gpus"] > 0 and r["device"] == "gpu" else 1
 
 
-# ---- machine header -----------------------------------------------------------------------------
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "gpus": []}
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20)
-        if out.returncode == 0:
-            info["gpus"] = [l.strip() for l in out.stdout.splitlines() if l.strip()]
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
+# ---- machine header: what the runs recorded ------------------------------------------------------
+def machine(recs, peak=None):
+    """The machine the runs were made on, from their `run` lines (the sweep reads the host's CPU,
+    core count and GPU model where it runs them): {"cpu", "cores", "gpus": [GPU model] or [],
+    "label"}; several machines are listed together (and flagged as mixed), none recorded says so."""
+    seen = {}
+    for r in recs:
+        run = r["lines"].get("run", {})
+        if "cpu" in run:
+            key = (str(run["cpu"]), run.get("cores"), str(run.get("gpu_model", "")))
+            seen.setdefault(key, 0)
+            seen[key] += 1
+    if not seen:  # logs of an older sweep: the peak probe's log names the CPU it ran on
+        name = str((peak or {}).get("device_name", "")).replace("_", " ")
+        return {"cpu": None, "cores": None, "gpus": [],
+                "label": (f"not recorded in the runs; the peak probe ran on {name}" if name
+                          else "not recorded in the runs")}
+    labels = [f"{cpu}, {cores} cores" + (f"; {gpu}" if gpu else "") for cpu, cores, gpu in sorted(seen)]
+    (cpu, cores, gpu), = seen if len(seen) == 1 else [("; ".join(labels), None, "")]
+    return {"cpu": cpu, "cores": cores, "gpus": [gpu] if gpu else [],
+            "label": labels[0] if len(seen) == 1 else "MIXED: " + " | ".join(labels)}
 
 
-def versions():
-    v = {"python": platform.python_version()}
-    for pkg in ("tensorflow", "keras", "tf-keras", "tensorpack", "tflearn", "numpy"):
-        try:
-            v[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            v[pkg] = "not installed"
-    return v
+def versions(recs):
+    """{library: "version"} from the runs' own `versions` lines (what each run imported, read in
+    the run); a library reported with several versions lists them all."""
+    seen = {}
+    for r in recs:
+        for lib, v in r["lines"].get("versions", {}).items():
+            if lib not in ("framework", "task", "gpus"):
+                seen.setdefault(lib, set()).add(str(v))
+    return {lib: " / ".join(sorted(vs)) for lib, vs in seen.items()}
 
 
 def git_commit():
@@ -187,9 +195,12 @@ def cell_text(st, bold=False):
 
 def ratio_text(pr, a, b, quick=False):
     if pr["median"] is None:
-        return "— (no pair of ok runs)"
+        busy = f" on a quiet machine: {pr['busy']} busy run(s) left out" if pr.get("busy") else ""
+        return f"— (no pair of ok runs{busy})"
     n, R = len(pr["pairs"]), len(pr["repeats"])
     pairs = f"{n} pair{'s' if n != 1 else ''}" + (f" of {R} repeats" if R > n else "")
+    if pr.get("busy"):
+        pairs += f"; {pr['busy']} busy run{'s' if pr['busy'] != 1 else ''} left out"
     rng = f"{pr['min']:.2f}–{pr['max']:.2f}, {pairs}"
     if quick:
         return f"{pr['median']:.2f}× ({rng}): smoke test: no comparison"
@@ -234,18 +245,17 @@ def md_header(recs, peak, info):
     commits = sorted({str(r["lines"].get("run", {}).get("commit")) for r in recs
                       if r["lines"].get("run", {}).get("commit")})
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    mach = f"{info['cpu']}, {info['cores']} cores"
-    if info["gpus"]:
-        mach += f"; {len(info['gpus'])} × {info['gpus'][0]}"
     L = ["# CNN training throughput: tensorpack vs Keras vs tflearn", "",
-         f"- Machine (where collect.py ran): {mach}"]
+         f"- Machine (recorded in the runs): {info['label']}"]
     if peak:
         L += [f"- Measured peak: {peak['tflops']:.3f} TFLOP/s fp32 matmul on "
               f"{peak.get('device', '?')} ({str(peak.get('device_name', '?')).replace('_', ' ')}), "
               f"n={peak.get('n')}, best of {peak.get('reps')} reps"
               + (" (TF32 allowed by TensorFlow's default precision)" if peak.get("tf32_allowed")
                  else "")]
-    L += ["- Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+    vs = versions(recs)
+    L += ["- Versions (read in the runs): " + (", ".join(f"{k} {v}" for k, v in vs.items())
+                                               or "not recorded in the runs"),
           f"- Date: {now}; git commit: {git_commit()}"
           + (f"; runs made at commit(s) {', '.join(commits)}" if commits else ""),
           f"- Runs: {len(recs)} ({sum(r['status'] == 'ok' for r in recs)} ok, "
@@ -441,9 +451,24 @@ def md_machine_load(recs):
     L = ["## Machine load", "",
          f"⚠ marks a cell with a run during which other work used the machine: more than "
          f"{OTHER_CPU_LIMIT} cores busy in the second before the run started or after it ended "
-         "(run_all.sh's `other_cpu`)."]
+         "(the sweep's `other_cpu`). Such a run takes no part in a ratio."]
     if warned:
         L += [""] + [f"- {r['cell']} repeat {r['repeat']}: {r['load_warning']}" for r in warned]
+    return L + [""]
+
+
+def md_mixed(sweep):
+    """The keys in which the counted runs differ in what made them (no section when one maker
+    made them all)."""
+    if not sweep.get("mixed"):
+        return []
+    L = ["## MIXED RUNS", "",
+         "The runs counted above were not all made by the same code, interpreter, libraries and "
+         "machine, so their figures do not compare (the exit status is 1). Rerun the sweep into a "
+         "new folder, or with the same --out: it redoes every run not made as the plan wants.", ""]
+    for key, values in sweep["mixed"]:
+        L += [f"- {md(key)}: " + "; ".join(f"{md(v)} ({len(files)} run{'s' if len(files) != 1 else ''},"
+                                          f" e.g. logs/{files[0]})" for v, files in values.items())]
     return L + [""]
 
 
@@ -480,12 +505,13 @@ def md_ignored(sweep):
 def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
     sweep = sweep or {"ignored": [], "junk": [], "missing": []}
     quick = is_quick(recs)
-    L = (md_header(recs, peak, info) + md_fairness(fair) + md_single_device(recs, quick)
+    L = (md_header(recs, peak, info) + md_mixed(sweep) + md_fairness(fair)
+         + md_single_device(recs, quick)
          + md_ratios(recs, quick) + md_data_parallel(recs) + md_hardware(recs)
          + md_api_properties(recs) + md_machine_load(recs) + md_failed(recs, sweep)
          + md_ignored(sweep))
-    L += [f"Collector exit status: {exit_status} (0 ok, 1 a run failed or is missing or a log cannot "
-          "be placed, 3 fairness mismatch)."]
+    L += [f"Collector exit status: {exit_status} (0 ok, 1 a run failed or is missing, a log cannot "
+          "be placed, or the runs are mixed; 3 fairness mismatch)."]
     with open(os.path.join(d, "results.md"), "w") as f:
         f.write("\n".join(L) + "\n")
 
@@ -518,7 +544,8 @@ def write_json(d, recs, peak, fair, info, exit_status, sweep=None):
     sweep = sweep or {"ignored": [], "junk": [], "missing": []}
     with open(os.path.join(d, "results.json"), "w") as f:
         json.dump({"generated_at": datetime.datetime.now().astimezone().isoformat(),
-                   "machine": info, "versions": versions(), "commit": git_commit(),
+                   "machine": info, "versions": versions(recs), "commit": git_commit(),
+                   "mixed": [{"key": k, "values": v} for k, v in sweep.get("mixed", [])],
                    "peak": peak, "fairness_mismatches": fair, "exit_status": exit_status,
                    "runs": recs, "ignored": sweep["ignored"], "junk": sweep["junk"],
                    "missing": [{"cell": c, "repeat": r} for c, r in sweep["missing"]]}, f, indent=1)
@@ -594,9 +621,7 @@ def write_png(d, recs, info, peak):
     fig.text(0.01, 0.01, "markers: median over repeats of the paired ratio API / Keras; whiskers: "
              "min–max of the pairs; filled: established (beyond the A/A band, see results.md); "
              "absolute figures: results.md", fontsize=7, color="0.3")
-    where = (f"{len(info['gpus'])} × {info['gpus'][0]}" if info["gpus"]
-             else f"{info['cpu']}, {info['cores']} cores")
-    title = f"Single-device training throughput relative to Keras — {where}"
+    title = f"Single-device training throughput relative to Keras — {info['label']}"
     if quick:
         title = "SMOKE TEST (--quick): no comparison — " + title
     ax.set_title(title, fontsize=10)
@@ -607,7 +632,12 @@ def write_png(d, recs, info, peak):
 
 
 # ---- command line -------------------------------------------------------------------------------
+RESULTS = ("results.md", "results.csv", "results.json", "results.png")
+
+
 def collect(d):
+    """Write the four results files into a temporary folder inside d, then rename each into d
+    once all are complete: a collector that fails leaves the previous results whole."""
     sweep = read_sweep(d)
     recs, peak = sweep["recs"], sweep["peak"]
     for j in sweep["junk"]:
@@ -615,30 +645,20 @@ def collect(d):
     add_hardware(recs, peak)
     fair = fairness(recs)
     failed = (any(r["status"] == "failed" for r in recs) or sweep["missing"]
-              or any(g["problem"] for g in sweep["ignored"]))
+              or any(g["problem"] for g in sweep["ignored"]) or sweep["mixed"])
     exit_status = EXIT_FAIRNESS if fair else EXIT_FAILED if failed else EXIT_OK
-    info = machine()
-    write_md(d, recs, peak, fair, info, exit_status, sweep)
-    write_csv(d, recs)
-    write_json(d, recs, peak, fair, info, exit_status, sweep)
-    write_png(d, recs, info, peak)
+    info = machine(recs, peak)
+    with tempfile.TemporaryDirectory(dir=d, prefix=".results-") as tmp:
+        write_md(tmp, recs, peak, fair, info, exit_status, sweep)
+        write_csv(tmp, recs)
+        write_json(tmp, recs, peak, fair, info, exit_status, sweep)
+        write_png(tmp, recs, info, peak)
+        for name in os.listdir(tmp):  # RESULTS
+            os.replace(os.path.join(tmp, name), os.path.join(d, name))
     return exit_status, recs
 
 
-def check(path, rc):
-    """run_all.sh's verdict on a run that just ended (before its run_end line): prints
-    "ok IMAGES_PER_SEC" or "failed REASON" and returns 0 (the rule is verdict()'s)."""
-    raw, lines, epochs = read_lines(path)
-    run = lines.get("run", {})
-    task, api, gpus = split_cell(run.get("cell", "")) or ("?", "?", 0)
-    status, reason = verdict(lines, epochs, task, api, gpus, rc, ended=False, error=error_line(raw))
-    print(f"ok {lines['summary']['images_per_sec']}" if status == "ok" else f"failed {reason}")
-    return EXIT_OK
-
-
 def main(argv):
-    if len(argv) == 3 and argv[0] == "--check":  # run_all.sh: --check LOG RC
-        return check(argv[1], int(argv[2]) if re.fullmatch(r"\d+", argv[2]) else None)
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
         print(__doc__, file=sys.stdout if argv[:1] in (["-h"], ["--help"]) else sys.stderr)
         return EXIT_OK if argv[:1] in (["-h"], ["--help"]) else EXIT_USAGE
@@ -646,7 +666,13 @@ def main(argv):
     if not os.path.isdir(os.path.join(d, "logs")):
         print(f"collect.py: error: no logs/ folder in {d}", file=sys.stderr)
         return EXIT_USAGE
-    status, recs = collect(d)
+    try:
+        status, recs = collect(d)
+    except Exception:  # noqa: BLE001 (any bug: the previous results stay whole; the sweep marks them stale)
+        traceback.print_exc()
+        print(f"collect.py: error: the collector failed; no results file in {d} was replaced",
+              file=sys.stderr)
+        return EXIT_CRASHED
     n_ok = sum(r["status"] == "ok" for r in recs)
     print(f"collect.py: {len(recs)} runs ({n_ok} ok) -> {d}/results.md, results.csv, results.json, "
           f"results.png; exit {status}")

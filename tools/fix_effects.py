@@ -5,14 +5,15 @@ Usage: tools/fix_effects.py OUT [--repeat N] [--cifar-data DIR] [--only NAME,...
 
 For every fix in FIXES, a copy of the script with the fix's line reverted is written to a temporary folder,
 and the two are run interleaved (fixed, undone, then undone, fixed in the next round, ...) with the
-CPU sweep's settings (read from run_all.sh's table). Each run's log is kept in OUT/logs/; OUT/fix-effects.md
+CPU sweep's settings (tools/sweep.py's table). Each run's log is kept in OUT/logs/; OUT/fix-effects.md
 gives, per fix, the median images/sec of each side and the median and range of the per-round ratios.
 A run counts only if the collector's rule for "ok" (tools/rules.py's verdict()) says so; one that
 does not is listed with its reason and leaves the others standing.
 """
-import argparse, pathlib, re, statistics, subprocess, sys, tempfile
+import argparse, pathlib, statistics, subprocess, sys, tempfile
 
 import rules  # tools/rules.py: the log parser and the one rule for "ok"
+import sweep  # tools/sweep.py: the settings table
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # name: (framework, the fixed line's text, the text it had before the fix, the tasks it matters for)
@@ -24,13 +25,10 @@ FIXES = {
 
 
 def cpu_args(task):
-    """The arguments run_all.sh gives a task's cell on the CPU: its settings table's CPU column."""
-    table = re.search(r"^SETTINGS='\n(.*?)^'", (ROOT / "run_all.sh").read_text(), re.M | re.S).group(1)
-    for row in table.splitlines():
-        cols = [c.strip() for c in row.split("|")]
-        if cols[0] == task:
-            return ([] if task == "cifar10-cnn" else ["--model", task]) + cols[2].split()
-    raise KeyError(f"run_all.sh's settings table has no row for {task}")
+    """The arguments the sweep gives a task's cell on the CPU: tools/sweep.py's settings table."""
+    if task not in sweep.SETTINGS:
+        raise KeyError(f"tools/sweep.py's settings table has no row for {task}")
+    return ([] if task == "cifar10-cnn" else ["--model", task]) + sweep.SETTINGS[task]["cpu"].split()
 
 
 def script(task, framework):

@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flops  # noqa: E402  (tools/flops.py, pure arithmetic)
 
-KINDS = ("model", "throughput", "summary", "run", "run_end", "peak")
+KINDS = ("model", "throughput", "summary", "versions", "run", "run_end", "peak")
 TASKS = ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
 APIS = ("tensorpack", "keras", "tflearn")
 AA_API = "keras-aa"  # the A/A run: Keras's script run a second time in each repeat (noise band)
@@ -42,6 +42,11 @@ ZERO_IS_NONE = ("lr", "rho", "momentum", "epsilon", "clip")  # "none when zero o
 MAX_FALSE_WINNER = 0.05  # the largest chance, under pure noise, of the pattern that names a winner
 OTHER_CPU_LIMIT = 0.5  # cores busy with other work before/after a run -> warning
 GENERATED_LABEL = "generated CIFAR-format data"
+MAX_DIGITS = 17  # a float64 never needs more significant digits: a longer number is no measurement
+MAX_IMAGES_PER_SEC = 1e7  # no CNN here trains ten million images a second on one machine
+# What made a run, in its `run` line (written by tools/sweep.py) and its `versions` line (printed by
+# the run): a folder whose counted runs differ in one of these mixes runs of different makers.
+MAKER_KEYS = ("cpu", "cores", "gpu_model", "python", "bench_sha", "dirty")
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -53,7 +58,10 @@ _CELL = re.compile(r"(?P<task>[^.]+)\.(?P<api>[^.]+)\.g(?P<gpus>\d+)")
 
 # ---- parsing ------------------------------------------------------------------------------------
 def convert(v):
-    """A logfmt value as int, float or str."""
+    """A logfmt value as int, float or str: a number only if finite and of at most MAX_DIGITS
+    significant digits (anything else stays text, so no rule takes it for a measurement)."""
+    if len(re.sub(r"^[-+]?0*|[.]|[eE].*$", "", v).lstrip("0")) > MAX_DIGITS:
+        return v
     if re.fullmatch(r"[-+]?\d+", v):
         return int(v)
     try:
@@ -63,8 +71,23 @@ def convert(v):
         return v
 
 
-def parse_line(line, kinds=KINDS):
-    """(kind, {key: value}) for a logfmt line of one of `kinds`, else None."""
+def format_value(v):
+    """A value as a logfmt line holds it: bare when it has no space, quote, backslash or '=',
+    else double-quoted with backslash escapes (line breaks become spaces)."""
+    s = str(v).replace("\r", " ").replace("\n", " ")
+    if s and not re.search(r'[\s"\\=]', s):
+        return s
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def format_line(kind, kv):
+    """The logfmt line `kind key=value ...` that parse_line reads back."""
+    return " ".join([kind] + [f"{k}={format_value(v)}" for k, v in kv.items()])
+
+
+def parse_line(line, kinds=KINDS, raw=False):
+    """(kind, {key: value}) for a logfmt line of one of `kinds`, else None; values as numbers
+    where they are (convert), or all as text with raw=True."""
     line = _ANSI.sub("", line.rstrip("\r\n")).rsplit("\r", 1)[-1].strip()
     head, _, rest = line.partition(" ")
     if head not in kinds:
@@ -75,8 +98,8 @@ def parse_line(line, kinds=KINDS):
         if v.startswith('"') and v.endswith('"') and len(v) >= 2:
             v = re.sub(r"\\(.)", r"\1", v[1:-1])
             kv[m.group(1)] = v
-        else:
-            kv[m.group(1)] = convert(v)
+        else:  # a versions line's values are names (0.10 is not 0.1)
+            kv[m.group(1)] = v if raw or head == "versions" else convert(v)
     return (head, kv) if kv else None
 
 
@@ -128,11 +151,14 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
         return "failed", "summary line without images_per_sec (cut short?)"
     ips = summ["images_per_sec"]
     if not is_number(ips) or ips <= 0:
-        shown = ips if ips != "" else "(empty)"
+        shown = str(ips)[:40] if ips != "" else "(empty)"
         return "failed", f"summary images_per_sec={shown} is not a finite positive number"
     rates = [e.get("images_per_sec") for e in epochs]
     if not rates or not all(is_number(v) and v > 0 for v in rates):
         return "failed", "throughput lines missing or not finite positive numbers"
+    if max(rates + [ips]) > MAX_IMAGES_PER_SEC:
+        return "failed", (f"images_per_sec={max(rates + [ips]):g} is beyond any sensible figure "
+                          f"(over {MAX_IMAGES_PER_SEC:g})")
     timed = timed_epochs(rates)
     med = statistics.median(timed)
     if not math.isclose(ips, med, rel_tol=2e-3, abs_tol=0.11):
@@ -151,6 +177,12 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
         trained = (f"trained {n} replica{'s' if n != 1 else ''}" if is_number(n)
                    else f"model line says replicas={shown}")
         return "failed", f"{trained}, asked for {want} (gpus={gpus})"
+    tags = {"task": task, "framework": FRAMEWORK_OF.get(api, api), "gpus": gpus}
+    for kind, kv in [("summary", summ)] + [("throughput", e) for e in epochs]:
+        for key, value in tags.items():
+            if key in kv and kv[key] != value:
+                return "failed", (f"{kind} line says {key}={str(kv[key])[:40]}, the cell "
+                                  f"{task}.{api}.g{gpus} needs {key}={value}")
     return "ok", ""
 
 
@@ -180,7 +212,8 @@ def read_lines(path):
             continue
         kind, kv = p
         if kind == "throughput":
-            epochs.append({k: kv.get(k) for k in ("epoch", "images_per_sec", "loss") if k in kv})
+            epochs.append({k: kv.get(k) for k in ("epoch", "images_per_sec", "loss", "task",
+                                                   "framework", "gpus") if k in kv})
         elif kind != "peak":
             lines[kind] = kv
     return raw, lines, epochs
@@ -252,9 +285,10 @@ def load_warning(run, end):
 
 
 def read_plan(d):
-    """The folder's current plan as run_all.sh wrote it, or None when it has no plan.txt:
-    {"runs": {(cell, repeat)}, "cells": {cell: {"mode", "args"}}, "peak": {"mode", "args"} or None}
-    (settings.txt holds the arguments; a folder without it is checked against plan.txt alone)."""
+    """The folder's current plan as the sweep wrote it, or None when it has no plan.txt:
+    {"runs": {(cell, repeat)}, "cells": {cell: the run-line keys its runs must have},
+    "peak": the peak probe's or None, "versions": {library: version} of the interpreter or None}
+    (settings.txt holds the rest; a folder without it is checked against plan.txt alone)."""
     path = os.path.join(d, "plan.txt")
     if not os.path.isfile(path):
         return None
@@ -264,26 +298,37 @@ def read_plan(d):
             m = re.fullmatch(r"r(\d+) (\S+)", line.strip())
             if m:
                 runs.add((m.group(2), int(m.group(1))))
-    plan = {"runs": runs, "cells": {}, "peak": None}
+    plan = {"runs": runs, "cells": {}, "peak": None, "versions": None}
     path = os.path.join(d, "settings.txt")
     if os.path.isfile(path):
         with open(path, errors="replace") as f:
             for line in f:
-                p = parse_line(line, kinds=("cell", "peak_probe"))
+                p = parse_line(line, kinds=("cell", "peak_probe", "versions"))
                 if p and p[0] == "cell" and "cell" in p[1]:
-                    plan["cells"][p[1]["cell"]] = {k: p[1].get(k) for k in ("mode", "args")}
+                    plan["cells"][p[1]["cell"]] = {k: v for k, v in p[1].items() if k != "cell"}
                 elif p and p[0] == "peak_probe":
-                    plan["peak"] = {k: p[1].get(k) for k in ("mode", "args")}
+                    plan["peak"] = p[1]
+                elif p:
+                    plan["versions"] = p[1]
     return plan
 
 
-def settings_differ(run, want):
-    """'' or how a log's `run` line differs from the settings the plan wants for its cell."""
-    have = {k: run.get(k) for k in ("mode", "args")}
-    if want is None or have == want:
-        return ""
-    diff = "; ".join(f"{k}={have[k]!s} (current plan: {want[k]!s})" for k in want if have[k] != want[k])
-    return f"made with other settings: {diff}"
+def same(a, b):
+    """Two logfmt values alike once read as a logfmt reader reads them (0 = "0", 1e-2 = 0.01)."""
+    return str(convert(str(a))) == str(convert(str(b)))
+
+
+def made_otherwise(lines, want, versions=None):
+    """'' or how a log's run differs from what the plan wants: each key of `want` in its `run`
+    line (mode, arguments, the script's and bench.py's hashes, the interpreter, the host, ...),
+    and the versions its run printed against `versions`, the interpreter's (a library the plan's
+    interpreter lacks, or one the run did not import, is not compared)."""
+    run, ran = lines.get("run", {}), lines.get("versions", {})
+    diff = [f"{k}={run.get(k, '(none)')} (current plan: {v})" for k, v in (want or {}).items()
+            if not same(run.get(k, "(none)"), v)]
+    diff += [f"{k} {ran[k]} (current interpreter: {v})" for k, v in (versions or {}).items()
+             if k in ran and str(ran[k]) != str(v)]
+    return f"made otherwise: {'; '.join(diff)}" if diff else ""
 
 
 def read_peak(logdir, plan=None):
@@ -291,6 +336,13 @@ def read_peak(logdir, plan=None):
     path = os.path.join(logdir, "peak.log")
     if not os.path.isfile(path):
         return None, ""
+    best, run = peak_line(path)
+    why = made_otherwise({"run": run}, plan["peak"]) if plan and plan["peak"] and best else ""
+    return (None, why) if why else (best, "")
+
+
+def peak_line(path):
+    """(the best peak line of a peak log or None, its run line)."""
     best, run = None, {}
     with open(path, errors="replace") as f:
         for line in f:
@@ -300,14 +352,34 @@ def read_peak(logdir, plan=None):
             if p and p[0] == "peak" and is_number(p[1].get("tflops")) and p[1]["tflops"] > 0:
                 if best is None or p[1]["tflops"] > best["tflops"]:
                     best = p[1]
-    why = settings_differ(run, plan["peak"]) if plan and plan["peak"] and best else ""
-    return (None, why) if why else (best, "")
+    return best, run
+
+
+def makers(recs):
+    """How the counted runs differ in what made them: [(key, {value: [files]})] for each maker key
+    (MAKER_KEYS of the run lines, each library of the versions lines, each script's hash) with
+    more than one value among the runs that record it. Empty: one maker."""
+    seen = {}
+    for r in recs:
+        run, made = r["lines"].get("run", {}), {}
+        for key in MAKER_KEYS:
+            if key in run:
+                made[key] = run[key]
+        for lib, v in r["lines"].get("versions", {}).items():
+            if lib not in ("framework", "task", "gpus"):
+                made[f"version of {lib}"] = v
+        if "script_sha" in run:
+            made[f"hash of {str(run.get('args', '?')).split(' ')[0]}"] = run["script_sha"]
+        for key, v in made.items():
+            seen.setdefault(key, {}).setdefault(str(v), []).append(r["file"])
+    return [(k, dict(sorted(vs.items()))) for k, vs in seen.items() if len(vs) > 1]
 
 
 def read_sweep(d):
     """Everything the collector uses from DIR: the runs that count, and what it set aside.
 
-    Returns {"recs": runs of the current plan (ok, failed or skipped), "peak": peak line or None,
+    Returns {"recs": runs of the current plan made as it wants (ok, failed or skipped), "peak":
+    peak line or None, "mixed": makers(recs) (how the counted runs differ in what made them),
     "ignored": [{"file", "reason", "problem"}] (logs not used: stale ones of another plan or other
     settings; problem=True for those that cannot be placed: strays, duplicates, unknown names),
     "junk": [{"file", "reason"}] (files in logs/ that are no run log), "missing": [(cell, repeat)]
@@ -337,7 +409,7 @@ def read_sweep(d):
             continue
         if plan is not None:
             why = ("not in the current plan (plan.txt)" if (cell, rep) not in plan["runs"]
-                   else settings_differ(lines.get("run", {}), plan["cells"].get(cell)))
+                   else made_otherwise(lines, plan["cells"].get(cell), plan["versions"]))
             if why:
                 ignored.append({"file": name, "reason": why, "problem": False})
                 continue
@@ -357,7 +429,8 @@ def read_sweep(d):
         ignored.append({"file": "peak.log", "reason": why, "problem": False})
     have = {(r["cell"], r["repeat"]) for r in recs}
     missing = sorted((plan["runs"] - have) if plan else set(), key=lambda cr: (cr[1], cr[0]))
-    return {"recs": recs, "peak": peak, "ignored": ignored, "junk": junk, "missing": missing}
+    return {"recs": recs, "peak": peak, "ignored": ignored, "junk": junk, "missing": missing,
+            "mixed": makers(recs)}
 
 
 def read_all(d):
@@ -398,13 +471,20 @@ def cell_stats(recs, task, api, gpus):
 
 
 def paired(recs, task, a, b, gpus):
-    """[(repeat, a/b)] of images/sec for each repeat in which both a and b ran ok."""
+    """[(repeat, a/b)] of images/sec for each repeat in which both a and b ran ok on a quiet
+    machine: a run flagged busy (load_warning) takes no part in a ratio."""
     by = {}
-    for r in recs:
-        if r["task"] == task and r["gpus"] == gpus and r["status"] == "ok" and r["api"] in (a, b):
+    for r in busy_or_clean(recs, task, (a, b), gpus)[1]:
             by.setdefault(r["repeat"], {})[r["api"]] = float(r["images_per_sec"])
     return [(rep, v[a] / v[b]) for rep, v in sorted(by.items())
             if positive(v.get(a)) and positive(v.get(b))]
+
+
+def busy_or_clean(recs, task, apis, gpus):
+    """([busy ok runs], [clean ok runs]) of some APIs of a task and device count."""
+    ok = [r for r in recs if r["task"] == task and r["gpus"] == gpus and r["status"] == "ok"
+          and r["api"] in apis]
+    return [r for r in ok if r["load_warning"]], [r for r in ok if not r["load_warning"]]
 
 
 def positive(x):
@@ -463,15 +543,17 @@ def aa_ratios(recs, task, gpus):
 
 
 def pair_ratio(recs, task, a, b, gpus):
-    """Ratio a/b of images/sec from each repeat where both ran ok: median, range, and whether the
-    difference is established beyond the A/A noise band (see decide)."""
+    """Ratio a/b of images/sec from each repeat where both ran ok on a quiet machine: median,
+    range, whether the difference is established beyond the A/A noise band (see decide), and
+    "busy": how many ok runs (of a, b and the A/A run) were left out as flagged busy."""
     pairs = paired(recs, task, a, b, gpus)
     aa = aa_ratios(recs, task, gpus)
     repeats = sorted({r["repeat"] for r in recs if r["task"] == task and r["gpus"] == gpus
                       and r["api"] in (a, b)})
     verdict = decide([v for _, v in pairs], [v for _, v in aa])
     vals = [v for _, v in pairs]
-    return {"pairs": pairs, "repeats": repeats, "aa_pairs": aa,
+    busy = len(busy_or_clean(recs, task, (a, b, AA_API), gpus)[0])
+    return {"pairs": pairs, "repeats": repeats, "aa_pairs": aa, "busy": busy,
             "median": statistics.median(vals) if vals else None,
             "min": min(vals) if vals else None, "max": max(vals) if vals else None, **verdict}
 

@@ -1,0 +1,857 @@
+#!/usr/bin/env python3
+"""The benchmark sweep behind ./run_all.sh: plan, run, resume, collect.
+
+./run_all.sh sets up the environment and hands every argument to this module (./run_all.sh --help
+lists them). The pipeline:
+- the plan: cells x repeats, the API order rotated per repeat, with the A/A run (plan());
+- what each run must be made by: the command, and the hashes of the script and bench.py, the tree's
+  uncommitted edits, the interpreter and its libraries' versions, the host (the plan's `want`,
+  written to DIR/settings.txt before anything runs);
+- resume: a planned run whose log (or one moved aside to logs/old/) is ok by the one rule and was
+  made as the plan wants is kept; everything else runs (kept());
+- each run in a new session under a time limit, its whole process group ended afterwards, the
+  lock on DIR held by every benchmark process (run_child());
+- the collector (tools/collect.py) in its own process; if it fails the results are marked stale.
+
+Logfmt lines are written with rules.format_line and read with rules.parse_line: one quoter and one
+parser for the sweep and the collector.
+"""
+import argparse
+import datetime
+import fcntl
+import fnmatch
+import hashlib
+import os
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import rules  # noqa: E402  (tools/rules.py: the logfmt reader and writer, the one ok rule)
+
+# ==== per-task settings: tune here ================================================================
+# Arguments per task for a cell on a GPU machine (NUM_GPU >= 1), on the CPU, and with --quick, and
+# each mode's time limit in seconds (SIGTERM at the limit, SIGKILL KILL_GRACE_S later). Empty: the
+# script's defaults. NUM_GPU, --model and --data are added by the sweep.
+SETTINGS = {
+    "cifar10-cnn": {"gpu": "--epochs 4", "cpu": "--steps 300 --epochs 4",
+                    "quick": "--steps 3 --epochs 2"},
+    "alexnet": {"gpu": "", "cpu": "--image-size 128 --steps 16 --epochs 3",
+                "quick": "--image-size 96 --steps 2 --epochs 2 --batch 2"},
+    "vgg16": {"gpu": "", "cpu": "--image-size 64 --steps 4 --epochs 3",
+              "quick": "--image-size 64 --steps 2 --epochs 2 --batch 2"},
+    "resnet50": {"gpu": "", "cpu": "--image-size 64 --steps 10 --epochs 3",
+                 "quick": "--image-size 64 --steps 2 --epochs 2 --batch 2"},
+}
+LIMIT_S = {"gpu": 3600, "cpu": 1200, "quick": 300}
+PEAK_LIMIT_S = 180
+# Repeat 1 runs the APIs in this order; later repeats rotate it. keras-aa is the A/A run: Keras's
+# script once more, so that each repeat measures the noise between identical code (the collector's
+# noise band). Opposite Keras on the rotation, it runs two places from Keras's run (one place in
+# cells without tflearn: data parallel, or a narrower --only).
+API_ORDER = rules.APIS + (rules.AA_API,)
+SINGLE_DEVICE_APIS = ("tflearn",)  # no data-parallel trainer: only NUM_GPU 0 or 1
+DEFAULT_REPEAT, QUICK_REPEAT = 3, 1  # 3: enough pairs for an established ratio
+CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR_PLACEHOLDER = "<cifar-data>"  # the data folder in `args`: its path is not what made a run
+KILL_GRACE_S = 30
+COLLECTOR = ROOT / "tools" / "collect.py"
+INTERRUPT_GRACE_S = 5
+# ==================================================================================================
+
+DESCRIPTION = """\
+Runs every benchmark cell, each run in its own process group under a time limit, keeps each run's
+whole output in DIR/logs/<cell>.r<repeat>.log, measures the fp32 matmul peak (DIR/logs/peak.log),
+then runs tools/collect.py DIR (results.md, results.csv, results.json, results.png).
+
+Cells are named <task>.<api>.g<NUM_GPU>, e.g. cifar10-cnn.keras.g0, resnet50.tensorpack.g2:
+  task: cifar10-cnn | alexnet | vgg16 | resnet50
+  api:  tensorpack | keras | tflearn | keras-aa
+  g0 = trained on the CPU; gN = N devices in data parallel. keras-aa runs the Keras script again
+  (an A/A run): the spread of keras-aa/keras across repeats is the noise band a difference between
+  APIs must exceed before the collector names a winner."""
+
+EPILOG = """\
+Per-task settings (GPU / CPU / quick arguments and time limits) are the table at the top of
+tools/sweep.py. GPU settings apply to cells with NUM_GPU >= 1 on a machine with GPUs, CPU settings
+otherwise.
+
+What made a run: each run's `run` line records its mode and arguments, the hashes of its script and
+of bench.py, whether the git tree had uncommitted edits (outside DIR), the interpreter, the host's
+CPU and core count (and GPU model); the run itself prints the versions of the libraries it imported
+(its `versions` line). DIR/settings.txt holds what the current plan wants.
+
+Resuming: rerunning with the same --out keeps every planned run whose log is ok (the collector's
+rule) and was made exactly as the plan wants; a log it cannot use is moved to DIR/logs/old/, and a
+log there that matches again (after a --quick sweep into the same DIR, say) is moved back and kept.
+A run that cannot be made (CIFAR data missing) is SKIPPED, never failed, and never displaces a log
+that the plan can use. The collector counts only the runs of the current plan made as it wants, and
+lists every other log as ignored. One sweep at a time per DIR: a second one exits 2. The lock
+(DIR/.run_all.lock) is held as long as any benchmark process of the sweep lives; a sweep killed
+with SIGKILL is taken over, and what its benchmark left running is ended first.
+
+Ctrl-C (SIGINT), SIGTERM and SIGHUP stop the running benchmark's whole process group within a few
+seconds, keep finished logs, end the running log with `run_end ... status=interrupted`, run the
+collector on what exists and exit 130, 143 or 129.
+
+A run is ok only if it exited 0 with a summary whose images/sec is a finite positive number of
+sensible size matching its throughput lines (their median over epochs >= 2), and model, throughput
+and summary lines of the cell's task, API and device count (and max(NUM_GPU, 1) replicas): the rule
+of tools/rules.py; anything else is FAILED with its reason. Before and after each run the sweep
+samples the cores kept busy by other work (other_cpu); the collector flags a run above 0.5 and
+leaves it out of the decision on a winner.
+
+Results are written to temporary names and renamed when all four are complete; if the collector
+fails, results.md and results.json are marked stale and the exit status is 1.
+
+Exit status: 0 all ok (skipped CIFAR cells included); 1 a run failed (or the collector found a
+missing, stray, duplicate or mixed log, or failed); 3 the collector found a fairness mismatch;
+2 bad input or DIR in use by another sweep; 130 / 143 / 129 interrupted by SIGINT / SIGTERM /
+SIGHUP.
+
+Environment (for tuning and tests): RUN_ALL_EXTRA_ARGS_<cell with . and - as _> appends arguments
+to that cell's command (e.g. RUN_ALL_EXTRA_ARGS_cifar10_cnn_keras_g0='--epochs 0' makes that cell
+fail with exit 2); RUN_ALL_TIMEOUT_S overrides every time limit; RUN_ALL_NGPU overrides the number
+of GPUs found; RUN_ALL_CIFAR_URL the CIFAR-10 download address; RUN_ALL_IDLE_SAMPLE_S the
+other_cpu sampling time in seconds (default 1, at most 10); RUN_ALL_PYTHON the interpreter that
+runs the benchmark scripts and the peak probe (default: the one running this sweep; tests use a
+stand-in). Counts and limits are decimal whole numbers; a bad value is exit 2."""
+
+
+class Bad(Exception):
+    """Bad input: one line, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise Bad(message)
+
+
+def whole(text, what, low=0):
+    """A decimal whole number >= low from a command-line or environment string, or Bad."""
+    if not (text.isascii() and text.isdigit()) or int(text) < low or len(text) > 7:
+        raise Bad(f"{what} must be a decimal whole number from {low} to 9999999, got '{text}'")
+    return int(text)
+
+
+def parser():
+    p = Parser(prog="run_all.sh", description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", metavar="DIR", help="where logs and results go (default: "
+                   "results/latest, with --quick: results/quick)")
+    p.add_argument("--gpus", metavar='"LIST"', help="device counts to run (default: 1 2 4 ... up "
+                   "to all GPUs found by nvidia-smi; without GPUs: 0, i.e. the CPU). tflearn runs "
+                   "only counts 0 and 1. On a machine without GPUs a count N >= 1 runs N replicas "
+                   "on the CPU.")
+    p.add_argument("--only", metavar="PATTERN", help="run only the cells matching PATTERN: a "
+                   "shell glob against the whole cell name ('cifar10-cnn.*', '*.keras.g1') or a "
+                   "substring "
+                   "('resnet50', 'tflearn'); several patterns separated by commas. The substring "
+                   "'keras' selects both keras and keras-aa cells; without keras-aa no ratio can "
+                   "be established.")
+    p.add_argument("--quick", action="store_true", help="smallest settings for every selected "
+                   "cell (a smoke test: its results name no winner; default --repeat 1)")
+    p.add_argument("--repeat", metavar="N", help="run every cell N times (default 3, with or "
+                   "without GPUs; 1 with --quick). A ratio between two APIs needs at least 2 "
+                   "repeats (3 by default) to be established. Within a repeat a task's cells run "
+                   "back to back; the API order rotates from one repeat to the next (tensorpack "
+                   "keras tflearn keras-aa, then keras tflearn keras-aa tensorpack, ...).")
+    p.add_argument("--cifar-data", metavar="DIR", help="folder holding cifar-10-batches-py/, "
+                   "passed to the CIFAR scripts as --data. Default: the cache "
+                   "${XDG_CACHE_HOME:-~/.cache}/tf-api-bench/cifar10, downloaded there when "
+                   "missing; without it the CIFAR cells are SKIPPED (not failed). Generated data "
+                   "(tools/make_cifar_data.py DIR, marked by a GENERATED file) is labelled "
+                   "\"generated CIFAR-format data\" in the results.")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, every run's command "
+                   "and time limit, and an estimate of the sweep's time; write nothing")
+    return p
+
+
+# ---- the command line and the environment, checked before anything is written ------------------
+def config(argv, env):
+    """The sweep's settings from the command line and the environment (Bad on bad input)."""
+    a = parser().parse_args(argv)
+    c = argparse.Namespace(quick=a.quick, dry_run=a.dry_run, only=a.only or "")
+    c.repeat = (whole(a.repeat, "--repeat", 1) if a.repeat is not None
+                else QUICK_REPEAT if a.quick else DEFAULT_REPEAT)
+    c.timeout = None
+    if env.get("RUN_ALL_TIMEOUT_S"):
+        c.timeout = whole(env["RUN_ALL_TIMEOUT_S"], "RUN_ALL_TIMEOUT_S", 1)
+    idle = env.get("RUN_ALL_IDLE_SAMPLE_S", "1")
+    try:
+        c.idle_s = float(idle)
+    except ValueError:
+        c.idle_s = -1.0
+    if not 0 < c.idle_s <= 10:
+        raise Bad("RUN_ALL_IDLE_SAMPLE_S must be a number of seconds above 0 and at most 10, "
+                  f"got '{idle}'")
+    c.python = env.get("RUN_ALL_PYTHON") or sys.executable
+    if not (os.path.isfile(c.python) and os.access(c.python, os.X_OK)):
+        raise Bad(f"RUN_ALL_PYTHON must be an executable file, got '{c.python}'")
+    c.python = os.path.abspath(c.python)
+    c.cifar_url = env.get("RUN_ALL_CIFAR_URL") or CIFAR_URL
+    c.ngpu = whole(env["RUN_ALL_NGPU"], "RUN_ALL_NGPU") if env.get("RUN_ALL_NGPU") else gpus_found()
+    c.counts = device_counts(a.gpus, c.ngpu)
+    for name, value in (("--out", a.out), ("--cifar-data", a.cifar_data)):
+        if value and "\n" in value:
+            raise Bad(f"{name} must not hold a line break")
+    c.cifar_data = None
+    if a.cifar_data is not None:
+        if not os.path.isdir(os.path.join(a.cifar_data, "cifar-10-batches-py")):
+            raise Bad(f"--cifar-data: no cifar-10-batches-py/ in '{a.cifar_data}'")
+        c.cifar_data = os.path.abspath(a.cifar_data)
+    c.cifar_cache = os.path.join(env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                                 "tf-api-bench", "cifar10")
+    c.out = Path(os.path.abspath(a.out or ("results/quick" if a.quick else "results/latest")))
+    if c.out.exists() and not c.out.is_dir():
+        raise Bad(f"--out: '{c.out}' exists and is not a folder")
+    c.extra = {k[len("RUN_ALL_EXTRA_ARGS_"):]: v for k, v in env.items()
+               if k.startswith("RUN_ALL_EXTRA_ARGS_")}
+    c.plan = plan(c.counts, c.repeat, c.only)
+    if not c.plan:
+        raise Bad(f"--only '{c.only}' matches no cell (names look like cifar10-cnn.keras.g0)")
+    return c
+
+
+def gpus_found():
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(line.startswith("GPU ") for line in out.stdout.splitlines())
+
+
+def device_counts(text, ngpu):
+    """The device counts to run: --gpus, or 1 2 4 ... up to all GPUs found (0 without GPUs)."""
+    if text is None:
+        if ngpu == 0:
+            return [0]
+        counts = [2 ** i for i in range(ngpu.bit_length()) if 2 ** i <= ngpu]
+        return counts + ([ngpu] if counts[-1] != ngpu else [])
+    counts = []
+    for word in text.replace(",", " ").split():
+        n = whole(word, f"--gpus: '{word}'")
+        if n in counts:
+            raise Bad(f"--gpus: device count {n} given twice")
+        if ngpu and n > ngpu:
+            raise Bad(f"--gpus: {n} devices asked, {ngpu} GPU(s) found")
+        counts.append(n)
+    if not counts:
+        raise Bad("--gpus needs at least one device count")
+    return counts
+
+
+def selected(cell, only):
+    pats = [p for p in only.split(",") if p]
+    return not only or any(fnmatch.fnmatchcase(cell, p) or p in cell for p in pats)
+
+
+def plan(counts, repeat, only):
+    """[(repeat, cell)] in run order: per repeat, per task and device count, the selected APIs in
+    API_ORDER rotated by one place per repeat."""
+    runs = []
+    for rep in range(1, repeat + 1):
+        for task in rules.TASKS:
+            for n in counts:
+                cells = [f"{task}.{api}.g{n}" for api in API_ORDER
+                         if not (n > 1 and api in SINGLE_DEVICE_APIS)
+                         and selected(f"{task}.{api}.g{n}", only)]
+                runs += [(rep, cells[(j + rep - 1) % len(cells)]) for j in range(len(cells))]
+    return runs
+
+
+def mode_of(c, gpus):
+    return "quick" if c.quick else "gpu" if gpus > 0 and c.ngpu > 0 else "cpu"
+
+
+def command(c, cell):
+    """(script, [arguments], mode, time limit) of a cell; the CIFAR data folder is
+    CIFAR_PLACEHOLDER here (real_args() puts the folder in)."""
+    task, api, gpus = rules.split_cell(cell)
+    framework = rules.FRAMEWORK_OF.get(api, api)
+    mode = mode_of(c, gpus)
+    if task == "cifar10-cnn":
+        script, args = f"cifar10-cnn-{framework}.py", [str(gpus)]
+    else:
+        script, args = f"imagenet-{framework}.py", [str(gpus), "--model", task]
+    args += SETTINGS[task][mode].split()
+    if task == "cifar10-cnn":
+        args += ["--data", CIFAR_PLACEHOLDER]
+    args += shlex.split(c.extra.get(cell.replace(".", "_").replace("-", "_"), ""))
+    return script, args, mode, c.timeout or LIMIT_S[mode]
+
+
+def real_args(args, data):
+    return [data if a == CIFAR_PLACEHOLDER else a for a in args]
+
+
+# ---- what makes a run ---------------------------------------------------------------------------
+def sha(path):
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return "missing"
+
+
+def git(*args):
+    try:
+        p = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                           timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def dirty(out):
+    """1 when git's tracked files (outside the output folder) have uncommitted edits, 0 when not,
+    "unknown" outside a git tree."""
+    exclude = []
+    if out.is_relative_to(ROOT):
+        exclude = [f":(exclude){out.relative_to(ROOT)}"] if out != ROOT else []
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", *exclude)
+    return "unknown" if status is None else int(bool(status))
+
+
+def host():
+    """The host's CPU model, core count and GPU model (read here, on the machine that runs)."""
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    h = {"cpu": cpu or os.uname().machine, "cores": os.cpu_count()}
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30)
+        names = sorted({l.strip() for l in out.stdout.splitlines() if l.strip()})
+        if out.returncode == 0 and names:
+            h["gpu_model"] = "/".join(names)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return h
+
+
+def interpreter_versions(python):
+    """The versions the interpreter has installed (tools/versions.py run by it): what a run made
+    now would report in its versions line."""
+    try:
+        out = subprocess.run([python, str(ROOT / "tools" / "versions.py")], capture_output=True,
+                             text=True, timeout=120, cwd=ROOT)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise Bad(f"RUN_ALL_PYTHON: cannot run {python}: {e}") from None
+    for line in out.stdout.splitlines():
+        p = rules.parse_line(line, kinds=("versions",))
+        if p:
+            return {k: str(v) for k, v in p[1].items()}
+    raise Bad(f"the interpreter {python} cannot report its library versions "
+              f"(tools/versions.py: {(out.stderr.strip().splitlines() or ['no output'])[-1]})")
+
+
+def wants(c, cells, data_generated):
+    """{cell: the run-line keys a kept run must match} and the peak probe's."""
+    made = {"python": c.python, "bench_sha": sha(ROOT / "bench.py"), "dirty": dirty(c.out),
+            **host()}
+    out = {}
+    for cell in cells:
+        script, args, mode, _ = command(c, cell)
+        want = {"mode": mode, "args": " ".join([script, *args]), "script_sha": sha(ROOT / script),
+                **made}
+        if cell.startswith("cifar10-cnn.") and data_generated is not None:
+            want["data_generated"] = int(data_generated)
+        out[cell] = want
+    peak = {"mode": "quick" if c.quick else "gpu" if c.ngpu else "cpu",
+            "args": "tools/peak.py" + (" --quick" if c.quick else ""),
+            **{k: made[k] for k in ("python", "cpu", "cores", "gpu_model") if k in made}}
+    return out, peak
+
+
+# ---- files ---------------------------------------------------------------------------------------
+def write_atomic(path, text):
+    """Write a whole file under a temporary name and rename it: never half-written."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_plan(c, want, peak, versions):
+    """DIR/plan.txt (the runs in order) and DIR/settings.txt (what made each cell's runs)."""
+    write_atomic(c.out / "plan.txt", "".join(f"r{rep} {cell}\n" for rep, cell in c.plan))
+    lines = ["# written by run_all.sh (tools/sweep.py): what each cell of plan.txt must be made",
+             "# by; tools/collect.py counts only the logs made so",
+             rules.format_line("peak_probe", peak), rules.format_line("versions", versions)]
+    lines += [rules.format_line("cell", {"cell": cell, **w}) for cell, w in want.items()]
+    write_atomic(c.out / "settings.txt", "\n".join(lines) + "\n")
+
+
+def move_aside(path):
+    """Move a log into logs/old/ under a new, unused name; returns the new path."""
+    old = path.parent / "old"
+    old.mkdir(exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    stem = path.name[:-4]
+    for i in range(1000):
+        dest = old / f"{stem}.{stamp}{f'-{i}' if i else ''}.log"
+        if not dest.exists():
+            path.rename(dest)
+            return dest
+    raise OSError(f"no free name in {old} for {path.name}")
+
+
+def usable(path, want, versions, is_peak=False):
+    """Whether a log can stand for a planned run: ok by the one rule (for the peak: a peak line)
+    and made as the plan wants (its run line; the versions its run printed)."""
+    try:
+        raw, lines, epochs = rules.read_lines(path)
+    except OSError:
+        return False
+    if rules.made_otherwise(lines, want, versions):
+        return False
+    if is_peak:
+        return rules.peak_line(path)[0] is not None
+    return rules.read_log(str(path))["status"] == "ok"
+
+
+def kept(logs, name, want, versions, is_peak=False):
+    """The log of a planned run that needs no new run: logs/NAME, or the newest usable one in
+    logs/old/ (moved back, the current one moved aside); None when the run must be made."""
+    current = logs / name
+    if current.is_file() and usable(current, want, versions, is_peak):
+        return current
+    for path in sorted((logs / "old").glob(f"{name[:-4]}.*.log"), reverse=True):
+        if usable(path, want, versions, is_peak):
+            if current.exists():
+                move_aside(current)
+            path.rename(current)
+            return current
+    return None
+
+
+# ---- one run -------------------------------------------------------------------------------------
+class State:
+    """What the signal handlers change: the exit status of a signal, and the running child."""
+    signal_rc = 0
+    child = None
+
+
+def on_signal(signum, frame):
+    State.signal_rc = State.signal_rc or 128 + signum
+    if State.child is not None:
+        end_group(State.child.pid, signal.SIGTERM)
+
+
+def end_group(pgid, sig=signal.SIGKILL):
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def die_with_parent():
+    """In the child before it runs the benchmark: SIGKILL it when the sweep dies (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def run_child(cmd, log, limit, lock_fd):
+    """Run cmd in a new session with its output appended to log; returns (rc, timed_out). At the
+    time limit, or on a signal to the sweep, the whole group gets SIGTERM, then SIGKILL after a
+    grace; after the child exits, whatever its group left running is killed. rc: the exit code,
+    128 + N for signal N, 124 when timed out."""
+    with open(log, "ab") as f:
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                cwd=ROOT, start_new_session=True, pass_fds=(lock_fd,),
+                                preexec_fn=die_with_parent)
+    State.child = proc
+    write_lock(lock_fd, group=proc.pid)
+    start, stop_at, timed_out = time.monotonic(), None, False
+    if State.signal_rc:
+        on_signal(State.signal_rc - 128, None)
+    while True:
+        try:
+            rc = proc.wait(timeout=0.1)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if stop_at is None and State.signal_rc:
+            stop_at = now + INTERRUPT_GRACE_S
+        if stop_at is None and now - start >= limit:
+            timed_out, stop_at = True, now + KILL_GRACE_S
+            end_group(proc.pid, signal.SIGTERM)
+        if stop_at is not None and now >= stop_at:
+            end_group(proc.pid, signal.SIGKILL)
+    end_group(proc.pid)  # whatever the run left behind
+    State.child = None
+    write_lock(lock_fd)
+    return (124 if timed_out else 128 - rc if rc < 0 else rc), timed_out
+
+
+def other_cpu(seconds, psutil):
+    """Cores kept busy by other work during `seconds` while nothing of the sweep runs (psutil's
+    system-wide CPU use); None when interrupted."""
+    psutil.cpu_percent(None)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if State.signal_rc:
+            return None
+        time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+    return round(psutil.cpu_percent(None) / 100 * (os.cpu_count() or 1), 2)
+
+
+def load1():
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return "na"
+
+
+def end_line(log):
+    """End the log's last line (a killed progress bar leaves none)."""
+    with open(log, "rb+") as f:
+        size = f.seek(0, 2)
+        if size and f.seek(size - 1) >= 0 and f.read(1) != b"\n":
+            f.write(b"\n")
+
+
+def verdict_of(log, cell, rc):
+    """(status, reason, images/sec) of a run that just ended: the one rule (rules.verdict)."""
+    end_line(log)
+    raw, lines, epochs = rules.read_lines(log)
+    task, api, gpus = rules.split_cell(cell)
+    status, reason = rules.verdict(lines, epochs, task, api, gpus, rc, ended=False,
+                                   error=rules.error_line(raw))
+    if rc == 137 and status == "failed":
+        reason = f"killed by SIGKILL (rc 137: out of memory?); {reason}"
+    return status, reason, lines.get("summary", {}).get("images_per_sec")
+
+
+def append(log, kind, kv):
+    with open(log, "a") as f:
+        f.write(rules.format_line(kind, kv) + "\n")
+
+
+def say(*args, file=None):
+    """print, flushed; a closed terminal (SIGHUP) or pipe does not stop the sweep."""
+    try:
+        print(*args, file=file or sys.stdout, flush=True)
+    except OSError:
+        pass
+
+
+def hms(seconds):
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+# ---- CIFAR-10 data -------------------------------------------------------------------------------
+def cifar_data(c):
+    """(folder or None, why it is missing or ''): --cifar-data, else the cache, downloaded there
+    when missing."""
+    if c.cifar_data:
+        return c.cifar_data, ""
+    cache = Path(c.cifar_cache)
+    if not (cache / "cifar-10-batches-py").is_dir():
+        say(f"CIFAR-10: no data in {cache}, downloading {c.cifar_url} ...")
+        try:
+            download(c.cifar_url, cache)
+            say(f"CIFAR-10: extracted into {cache}")
+        except Exception as e:  # noqa: BLE001 (any failure: the CIFAR cells are skipped)
+            why = (f"no CIFAR-10 data: download of {c.cifar_url} failed ({str(e)[:150]}); pass "
+                   "--cifar-data DIR (a folder holding cifar-10-batches-py/), or write generated "
+                   "data with tools/make_cifar_data.py DIR and pass that (its figures are labelled "
+                   "generated)")
+            say(f"CIFAR-10 cells SKIPPED: {why}")
+            return None, why
+    return str(cache), ""
+
+
+def download(url, cache):
+    import tarfile
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        path = os.path.join(tmp, "cifar.tar.gz")
+        with urllib.request.urlopen(url, timeout=20) as r, open(path, "wb") as f:
+            shutil.copyfileobj(r, f)
+        with tarfile.open(path) as t:
+            t.extractall(tmp, filter="data")
+        os.rename(os.path.join(tmp, "cifar-10-batches-py"), cache / "cifar-10-batches-py")
+
+
+# ---- the lock ------------------------------------------------------------------------------------
+def take_lock(out):
+    """An fcntl lock on DIR/.run_all.lock, held by the sweep and every benchmark it starts (they
+    inherit the descriptor). A sweep killed with SIGKILL leaves its pid and its benchmark's process
+    group in the file: the group is ended before this sweep runs anything."""
+    path = out / ".run_all.lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise Bad(f"--out: cannot write '{path}': {e.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = lock_info(fd).get("pid", "?")
+        raise Bad(f"'{out}' is in use by another run_all.sh (pid {holder}) or a benchmark it "
+                  "started; wait for it to end or use another --out") from None
+    prev = lock_info(fd)
+    if prev.get("pid"):
+        say("run_all: taking over the lock of an earlier sweep that did not end "
+            f"(pid {prev['pid']})")
+        if prev.get("group"):
+            say(f"run_all: ending what its benchmark left running (process group {prev['group']})")
+            end_group(int(prev["group"]))
+    write_lock(fd)
+    return fd
+
+
+def write_lock(fd, group=None):
+    """The lock file: this sweep's pid, and the process group of the benchmark running now."""
+    line = rules.format_line("sweep", {"pid": os.getpid(), **({"group": group} if group else {})})
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{line}\n".encode(), 0)
+
+
+def lock_info(fd):
+    p = rules.parse_line(os.pread(fd, 4096, 0).decode(errors="replace"), kinds=("sweep",))
+    return {k: v for k, v in (p[1] if p else {}).items() if isinstance(v, int) and v > 0}
+
+
+def now_iso():
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ---- the sweep -----------------------------------------------------------------------------------
+def estimate(c, todo):
+    """(seconds or None, how it was estimated) for the runs in todo, from the wall_s of earlier
+    runs in DIR made in the same mode: a cell's own median, else the median of all of them."""
+    walls = {}
+    for path in sorted((c.out / "logs").glob("**/*.log")):
+        _, lines, _ = rules.read_lines(path)
+        run, wall = lines.get("run", {}), lines.get("run_end", {}).get("wall_s")
+        parts = rules.split_cell(str(run.get("cell")))
+        if parts and rules.is_number(wall) and wall > 0 and run.get("mode") == mode_of(c, parts[2]):
+            walls.setdefault(run["cell"], []).append(wall)
+    if not walls:
+        return None, "no earlier run in DIR"
+    every = statistics.median([w for ws in walls.values() for w in ws])
+    total = sum(statistics.median(walls.get(cell, [every])) for _, cell in todo)
+    return total, f"from {sum(map(len, walls.values()))} earlier runs in DIR"
+
+
+def dry_run(c):
+    say(f"plan ({len(c.plan)} runs, GPUs found: {c.ngpu}, device counts: "
+        f"{' '.join(map(str, c.counts))}, repeats: {c.repeat}) -> {c.out} (nothing written)")
+    data = c.cifar_data or CIFAR_PLACEHOLDER
+    limits = 0
+    for rep, cell in c.plan:
+        script, args, _, limit = command(c, cell)
+        limits += limit
+        say(f"r{rep} {cell}: {' '.join([script, *real_args(args, data)])}  (time limit {limit}s)")
+    seconds, how = estimate(c, c.plan)
+    say(f"estimate: {'~' + hms(seconds) if seconds is not None else 'unknown'} ({how}); "
+        f"the time limits allow at most {hms(limits)}")
+    return 0
+
+
+def sweep(c):
+    import psutil  # the environment's (requirements.txt); the dry run and --help need none
+    try:
+        (c.out / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise Bad(f"--out: cannot create '{c.out / 'logs'}': {e.strerror}") from None
+    lock_fd = take_lock(c.out)
+    try:
+        return sweep_locked(c, lock_fd, psutil)
+    finally:  # a crash, too, leaves no benchmark process and a free lock
+        if State.child is not None:
+            end_group(State.child.pid)
+        os.ftruncate(lock_fd, 0)  # an empty lock file: the last sweep ended
+
+
+def sweep_locked(c, lock_fd, psutil):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    logs = c.out / "logs"
+    cells = list(dict.fromkeys(cell for _, cell in c.plan))
+    data, skip_why = (None, "")
+    if any(cell.startswith("cifar10-cnn.") for cell in cells):
+        data, skip_why = cifar_data(c)
+    generated = os.path.exists(os.path.join(data, "GENERATED")) if data else None
+    if generated:
+        say(f"CIFAR-10: {data} holds generated CIFAR-format data; its figures are labelled so")
+    versions = interpreter_versions(c.python)
+    want, peak_want = wants(c, cells, generated)
+    write_plan(c, want, peak_want, versions)
+    todo = [(rep, cell) for rep, cell in c.plan
+            if not kept(logs, f"{cell}.r{rep}.log", want[cell], versions)]
+    say(f"run_all: {len(c.plan)} runs planned ({len(c.plan) - len(todo)} done already), settings: "
+        f"{peak_want['mode']}, GPUs found: {c.ngpu}, device counts: "
+        f"{' '.join(map(str, c.counts))}, repeats: {c.repeat}, out: {c.out}")
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+
+    if not kept(logs, "peak.log", peak_want, None, is_peak=True):
+        peak = logs / "peak.log"
+        if peak.exists():
+            move_aside(peak)
+        say(f"measuring the fp32 matmul peak ({peak_want['args']}) ...")
+        peak.write_text(rules.format_line("run", {"cell": "peak", "repeat": 1, "start": now_iso(),
+                                                  **peak_want}) + "\n")
+        rc, _ = run_child([c.python, *peak_want["args"].split()], peak, PEAK_LIMIT_S, lock_fd)
+        found = rules.read_peak(str(logs))[0]
+        say(rules.format_line("peak", found) if found else f"peak: no result (rc {rc}), see {peak}")
+
+    failed, done, run_seconds, t0 = False, 0, 0.0, time.monotonic()
+    for k, (rep, cell) in enumerate(c.plan, 1):
+        if State.signal_rc:
+            break
+        tag = f"run {k} of {len(c.plan)}: {cell} repeat {rep}"
+        if (rep, cell) not in todo:
+            say(f"{tag}: done already, kept")
+            continue
+        left = hms(run_seconds / done * (len(todo) - done)) if done else "?"
+        say(f"{tag}  elapsed {hms(time.monotonic() - t0)}  left {left}")
+        began = time.monotonic()
+        status = run_one(c, rep, cell, want[cell], data, skip_why, commit, lock_fd, psutil)
+        if status is None:  # interrupted before it started
+            break
+        failed |= status == "failed" or status == "interrupted"
+        done += 1
+        run_seconds += time.monotonic() - began
+
+    if State.signal_rc:
+        say("interrupted: finished logs are kept; collecting what exists ...")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)  # let the collector finish
+    crc = collect(c.out)
+    say(f"results: {c.out / 'results.md'} (and results.csv, results.json, results.png); "
+        f"logs: {logs}")
+    if State.signal_rc:
+        return State.signal_rc
+    if crc == 3:
+        say(f"run_all: FAIRNESS MISMATCH between the APIs, see {c.out / 'results.md'}",
+            file=sys.stderr)
+        return 3
+    return 1 if failed or crc != 0 else 0
+
+
+def run_one(c, rep, cell, want, data, skip_why, commit, lock_fd, psutil):
+    """Make one planned run and record it; returns its status (None: interrupted before it
+    started, nothing written)."""
+    script, args, mode, limit = command(c, cell)
+    log = c.out / "logs" / f"{cell}.r{rep}.log"
+    skip = skip_why if cell.startswith("cifar10-cnn.") else ""
+    busy = None if skip else other_cpu(c.idle_s, psutil)
+    if State.signal_rc:
+        return None
+    if log.exists():  # failed, interrupted, skipped or made otherwise: kept aside in logs/old/
+        move_aside(log)
+    full = [c.python, script, *real_args(args, data or CIFAR_PLACEHOLDER)]
+    head = {"cell": cell, "repeat": rep, "start": now_iso(), "load1": load1(),
+            "other_cpu": busy if busy is not None else "na", "timeout_s": limit, "commit": commit,
+            **want}
+    if data and cell.startswith("cifar10-cnn."):
+        head["data"] = data
+    head["cmd"] = shlex.join(full)
+    log.write_text(rules.format_line("run", head) + "\n")
+    end = {"cell": cell, "repeat": rep}
+    if skip:
+        append(log, "run_end", {**end, "rc": "na", "status": "skipped", "wall_s": 0,
+                                "reason": skip})
+        say("    SKIPPED: no CIFAR-10 data (see --help: --cifar-data)")
+        return "skipped"
+    began = time.monotonic()
+    ips = None
+    if not (ROOT / script).is_file():
+        rc, status, reason = "na", "failed", f"script not found: {script}"
+        log.open("a").write(reason + "\n")
+    else:
+        rc, timed_out = run_child(full, log, limit, lock_fd)
+        if State.signal_rc:
+            status = "interrupted"
+            reason = f"interrupted (signal to run_all.sh; exit {State.signal_rc})"
+        elif timed_out:
+            status, reason = "failed", f"timed out after {limit}s"
+        else:
+            status, reason, ips = verdict_of(log, cell, rc)
+    wall = round(time.monotonic() - began, 1)
+    after = None if State.signal_rc else other_cpu(c.idle_s, psutil)
+    end.update(rc=rc, status=status, load1=load1(), other_cpu=after if after is not None else "na",
+               wall_s=wall)
+    if reason:
+        end["reason"] = reason
+    end_line(log)
+    append(log, "run_end", end)
+    if status == "ok":
+        say(f"    ok: {ips} images/sec ({wall} s)")
+    else:
+        say(f"    {status.upper()}: {reason} (log: {log})")
+    return status
+
+
+def collect(out):
+    """tools/collect.py DIR in its own process; its exit status. When it fails (not 0, 1 or 3),
+    the results it did not replace are marked stale."""
+    rc = subprocess.run([sys.executable, str(COLLECTOR), str(out)], cwd=ROOT).returncode
+    if rc in (0, 1, 3):
+        return rc
+    mark_stale(out, f"the collector failed (exit {rc}) at {now_iso()}")
+    return rc
+
+
+def mark_stale(out, why):
+    """Mark the results of an earlier collection as stale (results.md's first line, results.json's
+    "stale" key), each file rewritten whole."""
+    md = out / "results.md"
+    if md.is_file():
+        text = md.read_text()
+        if text.startswith("> **STALE"):
+            text = text.split("\n\n", 1)[-1]
+        write_atomic(md, f"> **STALE: {why}. These results are from an earlier collection and "
+                         "may not match the logs.**\n\n" + text)
+    js = out / "results.json"
+    if js.is_file():
+        import json
+        try:
+            data = json.loads(js.read_text())
+            data["stale"] = why
+            write_atomic(js, json.dumps(data, indent=1))
+        except ValueError:
+            pass
+    print(f"run_all: results marked stale: {why}", file=sys.stderr)
+
+
+def main(argv=None, env=None):
+    try:
+        c = config(sys.argv[1:] if argv is None else argv, os.environ if env is None else env)
+        return dry_run(c) if c.dry_run else sweep(c)
+    except Bad as e:
+        print(f"run_all.sh: error: {e}", file=sys.stderr)
+        return 2
+    except ImportError as e:
+        print(f"run_all.sh: error: {e.name} is not installed in {sys.executable}; run "
+              "./run_all.sh, "
+              "which sets up .venv", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
