@@ -537,7 +537,7 @@ def test_one_sweep_per_folder_and_nothing_outlives_a_killed_sweep(tmp_path):
     third = standin(tmp_path, "--only", "alexnet.keras.g0", "--out", out)
     assert third.returncode == 0, third.output  # ... until the next sweep takes the lock over
     assert "taking over the lock of an earlier sweep that did not end" in third.stdout
-    assert f"ending what its benchmark left running (process group {child})" in third.stdout
+    assert f"ending what its benchmark left running (process group {child}: 1 process)" in third.stdout
     assert wait_dead(grandchild) and runs(out)[(ALEX[1], 1)]["status"] == "ok"
 
 
@@ -638,6 +638,17 @@ def test_a_run_belongs_to_what_made_it(tmp_path):
     log.write_text(re.sub(r'cpu="[^"]*"', 'cpu="Another CPU"', log.read_text(), count=1))
     again(1, STANDIN_TF="9.9")
     assert run_line(log)["cpu"] != "Another CPU" and runs(out)[(ALEX[1], 1)]["status"] == "ok"
+    # an edit while the sweep runs (the Keras run edits the script that the A/A run runs next): each
+    # run records the code it ran, and the A/A run does not count for the plan it was made under
+    out = tmp_path / "edited"
+    p = run_all(tmp_path, "--repeat", 1, "--only", "alexnet.keras", "--out", out,
+                entry=repo / "tools" / "sweep.py", RUN_ALL_PYTHON=str(STANDIN),
+                RUN_ALL_EXTRA_ARGS_alexnet_keras_g0=f"--fake-edit {script}")
+    assert p.returncode == 1 and "the script or bench.py changed since the sweep started" in p.stdout
+    shas = {cell: run_line(out / "logs" / f"{cell}.r1.log")["script_sha"] for cell in ALEX[1::2]}
+    assert shas[ALEX[1]] != shas[ALEX[3]], shas
+    ignored = json.loads((out / "results.json").read_text())["ignored"]
+    assert [(g["file"], g["reason"].split(":")[0]) for g in ignored] == [(f"{ALEX[3]}.r1.log", "made otherwise")]
 
 
 def test_runs_of_another_machine_are_not_resumed(tmp_path):

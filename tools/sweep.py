@@ -442,9 +442,14 @@ def kept(logs, name, want, versions, is_peak=False):
 
 # ---- one run -------------------------------------------------------------------------------------
 class State:
-    """What the signal handlers change: the exit status of a signal, and the running child."""
+    """What the signal handlers change: the exit status of a signal, and the running child (and
+    the lock file its processes are marked with)."""
     signal_rc = 0
     child = None
+    lock_path = None
+
+
+MARK = "RUN_ALL_LOCK"  # in every benchmark process's environment: the lock file of its sweep
 
 
 def on_signal(signum, frame):
@@ -477,7 +482,8 @@ def run_child(cmd, log, limit, lock_fd):
     with open(log, "ab") as f:
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=ROOT, start_new_session=True, pass_fds=(lock_fd,),
-                                preexec_fn=die_with_parent)
+                                preexec_fn=die_with_parent,
+                                env={**os.environ, MARK: str(State.lock_path)})
     State.child = proc
     write_lock(lock_fd, group=proc.pid)
     start, stop_at, timed_out = time.monotonic(), None, False
@@ -597,11 +603,13 @@ def download(url, cache):
 
 
 # ---- the lock ------------------------------------------------------------------------------------
-def take_lock(out):
+def take_lock(out, psutil):
     """An fcntl lock on DIR/.run_all.lock, held by the sweep and every benchmark it starts (they
     inherit the descriptor). A sweep killed with SIGKILL leaves its pid and its benchmark's process
-    group in the file: the group is ended before this sweep runs anything."""
-    path = out / ".run_all.lock"
+    group in the file: what is left of that group (its processes that carry this lock's MARK, so
+    that a process group id reused since is never touched) is ended before this sweep runs
+    anything."""
+    path = State.lock_path = out / ".run_all.lock"
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:
@@ -616,11 +624,25 @@ def take_lock(out):
     if prev.get("pid"):
         say("run_all: taking over the lock of an earlier sweep that did not end "
             f"(pid {prev['pid']})")
-        if prev.get("group"):
-            say(f"run_all: ending what its benchmark left running (process group {prev['group']})")
-            end_group(int(prev["group"]))
+        left = leftovers(prev.get("group"), path, psutil)
+        if left:
+            say(f"run_all: ending what its benchmark left running (process group {prev['group']}: "
+                f"{len(left)} process{'es' if len(left) != 1 else ''})")
+            end_group(prev["group"])
     write_lock(fd)
     return fd
+
+
+def leftovers(group, path, psutil):
+    """The pids of process group `group` that a sweep on this lock file started."""
+    found = []
+    for p in psutil.process_iter():
+        try:
+            if group and os.getpgid(p.pid) == group and p.environ().get(MARK) == str(path):
+                found.append(p.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found
 
 
 def write_lock(fd, group=None):
@@ -678,7 +700,7 @@ def sweep(c):
         (c.out / "logs").mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise Bad(f"--out: cannot create '{c.out / 'logs'}': {e.strerror}") from None
-    lock_fd = take_lock(c.out)
+    lock_fd = take_lock(c.out, psutil)
     try:
         return sweep_locked(c, lock_fd, psutil)
     finally:  # a crash, too, leaves no benchmark process and a free lock
@@ -765,9 +787,14 @@ def run_one(c, rep, cell, want, data, skip_why, commit, lock_fd, psutil):
     if log.exists():  # failed, interrupted, skipped or made otherwise: kept aside in logs/old/
         move_aside(log)
     full = [c.python, script, *real_args(args, data or CIFAR_PLACEHOLDER)]
+    # the code this run runs, hashed as it starts: an edit during the sweep is recorded, not hidden
+    now = {"script_sha": sha(ROOT / script), "bench_sha": sha(ROOT / "bench.py")}
+    if any(now[k] != want[k] for k in now):
+        say("    note: the script or bench.py changed since the sweep started; this run records "
+            "what it runs, and the collector will not count it for this plan")
     head = {"cell": cell, "repeat": rep, "start": now_iso(), "load1": load1(),
             "other_cpu": busy if busy is not None else "na", "timeout_s": limit, "commit": commit,
-            **want}
+            **want, **now}
     if data and cell.startswith("cifar10-cnn."):
         head["data"] = data
     head["cmd"] = shlex.join(full)
