@@ -231,6 +231,13 @@ def number(v):
     return f"{v:g}" if v else "none"
 
 
+def onednn():
+    """Whether TensorFlow runs its oneDNN CPU kernels in this process: on by default only on some
+    CPUs (the AVX512 ones seen here), switched by TF_ENABLE_ONEDNN_OPTS before TensorFlow starts."""
+    from tensorflow.python.util import _pywrap_util_port
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
 def xla_rule(global_jit_level, xla_flags, device):
     """Whether TensorFlow XLA-compiles a TF1 graph: auto-clustering is on with the session's global
     JIT level or --tf_xla_auto_jit in TF_XLA_FLAGS, and on a CPU only with
@@ -306,7 +313,7 @@ def graph_keys(sess, replicas):
         dtype=conv.get_attr("T").name, data_format=conv.get_attr("data_format").decode(),
         intra_threads=config.intra_op_parallelism_threads,
         xla=xla_rule(config.graph_options.optimizer_options.global_jit_level,
-                     os.environ.get("TF_XLA_FLAGS", ""), run.device),
+                     os.environ.get("TF_XLA_FLAGS", ""), run.device), onednn=onednn(),
         input=input_kind(types), bn=bn_kind(types), variables=variables_kind(types))
 
 
@@ -342,5 +349,5 @@ def keras_keys(model):
         clip=next((number(c) for c in (opt.global_clipnorm, opt.clipnorm) if c), "none"),
         dtype=conv.compute_dtype, data_format=conv.data_format,
         intra_threads=tf.config.threading.get_intra_op_parallelism_threads(),
-        xla=model.jit_compile, input=_keras_input(), bn=bn_kind(types),
+        xla=model.jit_compile, onednn=onednn(), input=_keras_input(), bn=bn_kind(types),
         variables="resource" if hasattr(weight, "handle") else type(weight).__name__)

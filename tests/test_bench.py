@@ -211,3 +211,5 @@ def test_graph_reader_other_keys(tf1_keys):
     assert tf1_keys["params"] == 3 * 3 * 3 * 4 + 3 * 3 * 8 * 4
     assert tf1_keys["intra_threads"] == 3 and tf1_keys["xla"] is False
     assert (tf1_keys["input"], tf1_keys["bn"], tf1_keys["variables"]) == ("feed_dict", "none", "resource")
+    from tensorflow.python.util import _pywrap_util_port
+    assert tf1_keys["onednn"] is bool(_pywrap_util_port.IsMklEnabled())  # this process's switch

@@ -593,7 +593,7 @@ def test_noise_model_is_the_committed_sweeps():
 CHANGED = {"params": "1250859", "replicas": "2", "device": "gpu", "batch": "64", "image_size": "48",
            "optimizer": "GradientDescent", "lr": "0.001", "rho": "0.95", "momentum": "0.5",
            "epsilon": "1e-05", "clip": "5", "dtype": "bfloat16", "data_format": "NCHW", "xla": "True",
-           "intra_threads": "1"}
+           "intra_threads": "1", "onednn": "True"}
 
 
 def edit_model_line(log, key, value=None):

@@ -127,6 +127,19 @@ def machine(recs, peak=None):
             "label": labels[0] if len(seen) == 1 else "MIXED: " + " | ".join(labels)}
 
 
+def onednn_text(recs):
+    """Whether TensorFlow's oneDNN CPU kernels ran, from the runs' model lines (`onednn`)."""
+    said = {str(r["lines"].get("model", {}).get("onednn")) for r in recs if r["lines"].get("model")}
+    said.discard("None")
+    if not said:
+        return "oneDNN not recorded in the runs"
+    if said == {"True"}:
+        return "TensorFlow's oneDNN CPU kernels on"
+    if said == {"False"}:
+        return "TensorFlow's oneDNN CPU kernels off"
+    return "oneDNN on in some runs, off in others (see the fairness check)"
+
+
 def versions(recs):
     """{library: "version"} from the runs' own `versions` lines (what each run imported, read in
     the run); a library reported with several versions lists them all."""
@@ -246,11 +259,12 @@ def md_header(recs, peak, info):
                       if r["lines"].get("run", {}).get("commit")})
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     L = ["# CNN training throughput: tensorpack vs Keras vs tflearn", "",
-         f"- Machine (recorded in the runs): {info['label']}"]
+         f"- Machine (recorded in the runs): {info['label']}; {onednn_text(recs)}"]
     if peak:
         L += [f"- Measured peak: {peak['tflops']:.3f} TFLOP/s fp32 matmul on "
               f"{peak.get('device', '?')} ({str(peak.get('device_name', '?')).replace('_', ' ')}), "
               f"n={peak.get('n')}, best of {peak.get('reps')} reps"
+              + (f", oneDNN {'on' if peak['onednn'] else 'off'}" if "onednn" in peak else "")
               + (" (TF32 allowed by TensorFlow's default precision)" if peak.get("tf32_allowed")
                  else "")]
     vs = versions(recs)

@@ -10,12 +10,17 @@ NVIDIA GPUs that default allows TF32, so the figure is a TF32-capable peak there
 says tf32_allowed=1). Prints one logfmt line:
 
     peak device=<cpu|gpu> device_name=<...> tflops=<best> n=<size of the best> reps=<per size> ...
+         onednn=<1|0>
+
+It runs in the sweep's environment, so TensorFlow's oneDNN switch (TF_ENABLE_ONEDNN_OPTS, or the
+CPU's default) is the same as the cells it serves; the line says which.
 
 It takes under ~20 s on a 2-core CPU.
 """
 import argparse
 import os
 import platform
+import sys
 import time
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,6 +32,9 @@ if args.cpu:
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import onednn  # noqa: E402  (oneDNN on or off: the same process-wide switch as the cells')
 
 
 def cpu_name():
@@ -75,4 +83,5 @@ print("# fp32 matmul, TensorFlow's default precision"
       + ("; TF32 is allowed on this GPU (Ampere or newer)" if tf32 else ""))
 print(f"peak device={device} device_name={name.replace(' ', '_') or 'unknown'} "
       f"tflops={best[0]:.4f} n={best[1]} reps={reps} sizes={','.join(map(str, sizes))} "
-      f"dtype=float32 tf32_allowed={tf32} cores={os.cpu_count()} tf={tf.__version__}", flush=True)
+      f"dtype=float32 tf32_allowed={tf32} cores={os.cpu_count()} tf={tf.__version__} "
+      f"onednn={int(onednn())}", flush=True)

@@ -31,7 +31,7 @@ KNOWN_APIS = tuple(dict.fromkeys(APIS + tuple(FRAMEWORK_OF)))
 # reaches the device (queue, queue+staging, tf.data, feed_dict), batch norm (fused, composite,
 # none) and the kind of variables (resource, reference).
 FAIR_KEYS = ("replicas", "device", "batch", "image_size", "optimizer", "params", "lr", "rho",
-             "momentum", "epsilon", "clip", "dtype", "data_format", "intra_threads", "xla")
+             "momentum", "epsilon", "clip", "dtype", "data_format", "intra_threads", "xla", "onednn")
 API_KEYS = ("input", "bn", "variables")
 # Each framework spells a value its own way (the scripts read it from the live objects): the
 # update kernel's name (tensorpack, tflearn: RMSProp, GradientDescent) or the Keras optimizer's
