@@ -316,7 +316,8 @@ def test_bad_input(tmp_path, args, message):
     ("RUN_ALL_TIMEOUT_S", "abc"), ("RUN_ALL_TIMEOUT_S", "0"), ("RUN_ALL_TIMEOUT_S", "1.5"),
     ("RUN_ALL_IDLE_SAMPLE_S", "abc"), ("RUN_ALL_IDLE_SAMPLE_S", "0"), ("RUN_ALL_IDLE_SAMPLE_S", ""),
     ("RUN_ALL_IDLE_SAMPLE_S", "60"), ("RUN_ALL_IDLE_SAMPLE_S", "nan"), ("RUN_ALL_NGPU", "x"),
-    ("RUN_ALL_NGPU", "-1"), ("RUN_ALL_PYTHON", "/nonexistent/python"), ("RUN_ALL_PYTHON", "/tmp")])
+    ("RUN_ALL_NGPU", "-1"), ("RUN_ALL_PYTHON", "/nonexistent/python"), ("RUN_ALL_PYTHON", "/tmp"),
+    ("RUN_ALL_EXTRA_ARGS_alexnet_keras_g0", "--steps 'unclosed")])
 def test_bad_environment(tmp_path, var, value):
     rc, stdout, stderr = in_process("--dry-run", "--out", tmp_path / "x", **{var: value})
     lines = stderr.strip().splitlines()

@@ -213,8 +213,13 @@ def config(argv, env):
     c.out = Path(os.path.abspath(a.out or ("results/quick" if a.quick else "results/latest")))
     if c.out.exists() and not c.out.is_dir():
         raise Bad(f"--out: '{c.out}' exists and is not a folder")
-    c.extra = {k[len("RUN_ALL_EXTRA_ARGS_"):]: v for k, v in env.items()
-               if k.startswith("RUN_ALL_EXTRA_ARGS_")}
+    c.extra = {}
+    for key, value in env.items():
+        if key.startswith("RUN_ALL_EXTRA_ARGS_"):
+            try:
+                c.extra[key[len("RUN_ALL_EXTRA_ARGS_"):]] = shlex.split(value)
+            except ValueError as e:
+                raise Bad(f"{key} is not a list of arguments: {e}") from None
     c.plan = plan(c.counts, c.repeat, c.only)
     if not c.plan:
         raise Bad(f"--only '{c.only}' matches no cell (names look like cifar10-cnn.keras.g0)")
@@ -285,7 +290,7 @@ def command(c, cell):
     args += SETTINGS[task][mode].split()
     if task == "cifar10-cnn":
         args += ["--data", CIFAR_PLACEHOLDER]
-    args += shlex.split(c.extra.get(cell.replace(".", "_").replace("-", "_"), ""))
+    args += c.extra.get(cell.replace(".", "_").replace("-", "_"), [])
     return script, args, mode, c.timeout or LIMIT_S[mode]
 
 
