@@ -225,7 +225,7 @@ def log_identity(name, lines):
     m = _LOGNAME.match(name[:-4])
     run = lines.get("run", {})
     if not m:
-        return None, None, f"file name is not <task>.<api>.g<N>.r<repeat>.log"
+        return None, None, "file name is not <task>.<api>.g<N>.r<repeat>.log"
     cell, rep = m.group("cell"), int(m.group("rep"))
     if run and (run.get("cell") != cell or run.get("repeat") != rep):
         return cell, rep, (f"stray: its run line says {run.get('cell')} repeat {run.get('repeat')}, "
