@@ -52,12 +52,10 @@ def run(path, task, api, log, a):
 def judge(log, task, api):
     """(images/sec or None, the reason it is not ok) of a finished run's log. Logs without the
     exit code (an older ab.py) count as exit 0 when they hold their summary."""
-    raw, lines, epochs = rules.read_lines(log)
+    raw = log.read_text(errors="replace").splitlines()
     found = [int(m.group(1)) for m in map(re.compile(r"ab_exit rc=(\d+)$").match, raw) if m]
-    rc = found[-1] if found else 0
-    status, reason = rules.verdict(lines, epochs, task, api, 0, rc, ended=False,
-                                   error=rules.error_line(raw))
-    return (lines["summary"]["images_per_sec"] if status == "ok" else None), reason
+    _, reason, ips, _ = rules.judge(log, task, api, 0, found[-1] if found else 0)
+    return ips, reason
 
 
 def main():
@@ -111,11 +109,7 @@ def main():
     for (task, api), s in res.items():
         after, before, *ratio = fix_effects.ratio_cells(s["after"], s["before"])
         lines.append(" | ".join(["", task, api, before, after, *ratio, ""]).strip())
-    if failed:
-        lines += ["", "Failed runs: " + ", ".join(failed)]
-    (out / "ab.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 1 if failed else 0
+    return fix_effects.report(out / "ab.md", lines, failed)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ import flops  # noqa: E402  (tools/flops.py, pure arithmetic)
 from rules import (  # noqa: E402  (tools/rules.py: what counts, ok, fairness, the winner)
     AA_API, API_KEYS, APIS, GENERATED_LABEL, MAX_FALSE_WINNER, OTHER_CPU_LIMIT, TASKS, aa_ratios,
     api_properties, cell_stats, fairness, fastest, is_quick, pair_ratio, percent, read_sweep,
-    single_gpus)
+    TAGS, single_gpus)
 
 TASK_LABEL = {"cifar10-cnn": "CIFAR CNN", "alexnet": "AlexNet", "vgg16": "VGG16",
               "resnet50": "ResNet50"}
@@ -109,13 +109,8 @@ def machine(recs, peak=None):
     """The machine the runs were made on, from their `run` lines (the sweep reads the host's CPU,
     core count and GPU model where it runs them): {"cpu", "cores", "gpus": [GPU model] or [],
     "label"}; several machines are listed together (and flagged as mixed), none recorded says so."""
-    seen = {}
-    for r in recs:
-        run = r["lines"].get("run", {})
-        if "cpu" in run:
-            key = (str(run["cpu"]), run.get("cores"), str(run.get("gpu_model", "")))
-            seen.setdefault(key, 0)
-            seen[key] += 1
+    seen = {(str(run["cpu"]), run.get("cores"), str(run.get("gpu_model", "")))
+            for run in (r["lines"].get("run", {}) for r in recs) if "cpu" in run}
     if not seen:  # logs of an older sweep: the peak probe's log names the CPU it ran on
         name = str((peak or {}).get("device_name", "")).replace("_", " ")
         return {"cpu": None, "cores": None, "gpus": [],
@@ -146,7 +141,7 @@ def versions(recs):
     seen = {}
     for r in recs:
         for lib, v in r["lines"].get("versions", {}).items():
-            if lib not in ("framework", "task", "gpus"):
+            if lib not in TAGS:
                 seen.setdefault(lib, set()).add(str(v))
     return {lib: " / ".join(sorted(vs)) for lib, vs in seen.items()}
 

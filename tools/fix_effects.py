@@ -51,10 +51,7 @@ def run(path, task, framework, log, cifar):
     cmd = [sys.executable, str(path), "0", *cpu_args(task)] + (["--data", cifar] if task == "cifar10-cnn" else [])
     with open(log, "w") as f:
         rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
-    raw, lines, epochs = rules.read_lines(log)
-    status, reason = rules.verdict(lines, epochs, task, framework, 0, rc, ended=False,
-                                   error=rules.error_line(raw))
-    ips = lines["summary"]["images_per_sec"] if status == "ok" else None
+    _, reason, ips, lines = rules.judge(log, task, framework, 0, rc)
     return ips, reason, lines.get("model", {})
 
 
@@ -70,6 +67,15 @@ def ratio_cells(top, bottom):
     mid = f"{statistics.median(ratios):.2f}" if ratios else "-"
     rng = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
     return [median(top), median(bottom), mid, rng, str(len(ratios))]
+
+
+def report(path, lines, failed):
+    """Write and print a results table (lines), with the failed runs under it; the exit status."""
+    if failed:
+        lines += ["", "Failed runs: " + ", ".join(failed)]
+    path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 1 if failed else 0
 
 
 def main():
@@ -102,11 +108,7 @@ def main():
              "|---|---|---|---|---|---|---|"]
     for (fix, task), s in res.items():
         lines.append(" | ".join(["", fix, task, *ratio_cells(s["fixed"], s["undone"]), ""]).strip())
-    if failed:
-        lines += ["", "Failed runs: " + ", ".join(failed)]
-    (out / "fix-effects.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 1 if failed else 0
+    return report(out / "fix-effects.md", lines, failed)
 
 
 if __name__ == "__main__":

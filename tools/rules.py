@@ -47,6 +47,7 @@ MAX_IMAGES_PER_SEC = 1e7  # no CNN here trains ten million images a second on on
 # What made a run, in its `run` line (written by tools/sweep.py) and its `versions` line (printed by
 # the run): a folder whose counted runs differ in one of these mixes runs of different makers.
 MAKER_KEYS = ("cpu", "cores", "gpu_model", "python", "bench_sha", "dirty")
+TAGS = ("framework", "task", "gpus")  # the keys every line of a run names itself by
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -166,8 +167,8 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
                           f"lines (median {med:.1f} over {len(timed)} epoch{'s' if len(timed) != 1 else ''})")
     if not model:
         return "failed", "no model line"
-    want = {"task": task, "framework": FRAMEWORK_OF.get(api, api), "gpus": gpus}
-    for key, value in want.items():
+    tags = {"task": task, "framework": FRAMEWORK_OF.get(api, api), "gpus": gpus}
+    for key, value in tags.items():
         if model.get(key) != value:
             return "failed", (f"model line says {key}={model.get(key, '(missing)')}, "
                               f"the cell {task}.{api}.g{gpus} needs {key}={value}")
@@ -177,13 +178,20 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
         trained = (f"trained {n} replica{'s' if n != 1 else ''}" if is_number(n)
                    else f"model line says replicas={shown}")
         return "failed", f"{trained}, asked for {want} (gpus={gpus})"
-    tags = {"task": task, "framework": FRAMEWORK_OF.get(api, api), "gpus": gpus}
     for kind, kv in [("summary", summ)] + [("throughput", e) for e in epochs]:
         for key, value in tags.items():
             if key in kv and kv[key] != value:
                 return "failed", (f"{kind} line says {key}={str(kv[key])[:40]}, the cell "
                                   f"{task}.{api}.g{gpus} needs {key}={value}")
     return "ok", ""
+
+
+def judge(path, task, api, gpus, rc):
+    """(status, reason, images/sec or None, {kind: key=values}) of a run that just ended, before
+    any run_end line: verdict() on its log, as the sweep and the A/B tools ask it."""
+    raw, lines, epochs = read_lines(path)
+    status, reason = verdict(lines, epochs, task, api, gpus, rc, ended=False, error=error_line(raw))
+    return status, reason, lines["summary"]["images_per_sec"] if status == "ok" else None, lines
 
 
 def timed_epochs(rates):
@@ -366,7 +374,7 @@ def makers(recs):
             if key in run:
                 made[key] = run[key]
         for lib, v in r["lines"].get("versions", {}).items():
-            if lib not in ("framework", "task", "gpus"):
+            if lib not in TAGS:
                 made[f"version of {lib}"] = v
         if "script_sha" in run:
             made[f"hash of {str(run.get('args', '?')).split(' ')[0]}"] = run["script_sha"]

@@ -420,14 +420,13 @@ def usable(path, want, versions, is_peak=False):
     """Whether a log can stand for a planned run: ok by the one rule (for the peak: a peak line)
     and made as the plan wants (its run line; the versions its run printed)."""
     try:
-        raw, lines, epochs = rules.read_lines(path)
+        if is_peak:
+            best, run = rules.peak_line(path)
+            return best is not None and not rules.made_otherwise({"run": run}, want)
+        rec = rules.read_log(str(path))
     except OSError:
         return False
-    if rules.made_otherwise(lines, want, versions):
-        return False
-    if is_peak:
-        return rules.peak_line(path)[0] is not None
-    return rules.read_log(str(path))["status"] == "ok"
+    return rec["status"] == "ok" and not rules.made_otherwise(rec["lines"], want, versions)
 
 
 def kept(logs, name, want, versions, is_peak=False):
@@ -544,13 +543,10 @@ def end_line(log):
 def verdict_of(log, cell, rc):
     """(status, reason, images/sec) of a run that just ended: the one rule (rules.verdict)."""
     end_line(log)
-    raw, lines, epochs = rules.read_lines(log)
-    task, api, gpus = rules.split_cell(cell)
-    status, reason = rules.verdict(lines, epochs, task, api, gpus, rc, ended=False,
-                                   error=rules.error_line(raw))
+    status, reason, ips, _ = rules.judge(log, *rules.split_cell(cell), rc)
     if rc == 137 and status == "failed":
         reason = f"killed by SIGKILL (rc 137: out of memory?); {reason}"
-    return status, reason, lines.get("summary", {}).get("images_per_sec")
+    return status, reason, ips
 
 
 def append(log, kind, kv):
