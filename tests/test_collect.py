@@ -593,7 +593,7 @@ def test_noise_model_is_the_committed_sweeps():
 CHANGED = {"params": "1250859", "replicas": "2", "device": "gpu", "batch": "64", "image_size": "48",
            "optimizer": "GradientDescent", "lr": "0.001", "rho": "0.95", "momentum": "0.5",
            "epsilon": "1e-05", "clip": "5", "dtype": "bfloat16", "data_format": "NCHW", "xla": "True",
-           "intra_threads": "1", "onednn": "True"}
+           "intra_threads": "1", "onednn": "True", "loss_scale": "dynamic"}
 
 
 def edit_model_line(log, key, value=None):
@@ -679,7 +679,8 @@ def test_fairness_compares_within_a_device_count(tmp_path):
             rec("tensorpack", 2, replicas=2), rec("keras", 2, replicas=2)]
     assert rules.fairness(recs) == []  # 1 vs 2 replicas across device counts is the point
     recs.append(rec("keras", 2, replicas=1))  # a 2-device cell that trains one replica
-    assert rules.fairness(recs) == [{"task": "resnet50", "gpus": 2, "key": "replicas",
+    assert rules.fairness(recs) == [{"task": "resnet50", "gpus": 2, "variant": "fp32",
+                                     "key": "replicas",
                                      "values": {"tensorpack": ["2"], "keras": ["1", "2"]}}]
 
 
@@ -794,3 +795,212 @@ def test_machine_and_versions_come_from_the_runs_and_a_mix_is_flagged(tmp_path):
     assert f"- cpu: Test CPU A (2 runs, e.g. logs/{logs[1].name}); Test CPU B (1 run, e.g. logs/{logs[0].name})" in mixed
     assert "- version of tensorflow: 2.20.0 (1 run, e.g. logs/cifar10-cnn.keras.g0.r1.log); 2.21.0 (2 runs" in mixed
     assert {m["key"] for m in data["mixed"]} == {"cpu", "version of tensorflow"}
+
+
+# ---- variants: cells of --variants, judged by their model lines, compared within each ---------
+def test_variant_names():
+    assert rules.canonical_variant("onednn+xla+amp") == "amp+xla+onednn"
+    assert rules.canonical_variant("nchw+onednn") == "onednn+nchw"
+    assert rules.canonical_variant("fp32") == "fp32" and rules.variant_parts("fp32") == ()
+    for bad in ("", "fp16", "Amp", "amp+", "fp32+amp", "amp+amp"):
+        with pytest.raises(ValueError):
+            rules.canonical_variant(bad)
+    assert rules.split_cell("vgg16.keras-aa.g2.amp+onednn") == ("vgg16", "keras-aa", 2)
+    assert rules.variant_of("vgg16.keras-aa.g2.amp+onednn") == "amp+onednn"
+    assert rules.variant_of("vgg16.keras.g0") == "fp32"
+    assert rules.cell_name("vgg16", "keras", 0, "fp32") == "vgg16.keras.g0"
+    for name in ("vgg16.keras.g0.onednn+amp", "vgg16.keras.g0.fp32", "vgg16.keras.g0.fp16"):
+        assert rules.split_cell(name) is None and rules.variant_of(name) is None, name
+    every = ["fp32", "amp", "onednn", "amp+onednn", "onednn+nchw", "xla"]
+    assert rules.speedup_bases("amp+onednn", every) == ["fp32", "amp", "onednn"]
+    assert rules.speedup_bases("onednn+nchw", every) == ["fp32", "onednn"]
+    assert rules.speedup_bases("fp32", every) == [] and rules.speedup_bases("xla", ["amp"]) == []
+
+
+VERDICT_CASES = [  # (variant, model-line edits (None: key removed), reason; "" = ok)
+    ("fp32", {}, ""),
+    ("fp32", {"dtype": None, "loss_scale": None, "xla": None, "data_format": None}, ""),  # older
+    ("fp32", {"onednn": "True"}, ""),  # TensorFlow's default on some CPUs: not the variant's
+    ("fp32", {"dtype": "bfloat16"},
+     "model line says dtype=bfloat16, the cell cifar10-cnn.keras.g0 (no amp) needs float32"),
+    ("fp32", {"xla": "True"},
+     "model line says xla=True, the cell cifar10-cnn.keras.g0 needs xla=False"),
+    ("fp32", {"data_format": "NCHW"}, "model line says data_format=NCHW, the cell "
+     "cifar10-cnn.keras.g0 needs data_format=channels_last"),
+    ("amp", {}, "mixed precision did not apply (dtype=float32), the cell cifar10-cnn.keras.g0.amp "
+     "needs bfloat16 or float16"),
+    ("amp", {"dtype": None}, "mixed precision did not apply (dtype=(missing))"),
+    ("amp", {"dtype": "bfloat16"}, ""),
+    ("amp", {"dtype": "bfloat16", "loss_scale": None}, ""),  # no loss_scale: fine without float16
+    ("amp", {"dtype": "float16", "loss_scale": "dynamic"}, ""),
+    ("amp", {"dtype": "float16"}, "dtype=float16 without loss scaling (loss_scale=none), the cell "
+     "cifar10-cnn.keras.g0.amp needs it"),
+    ("amp", {"dtype": "float16", "loss_scale": None},
+     "without loss scaling (loss_scale=(missing))"),
+    ("xla", {}, "model line says xla=False, the cell cifar10-cnn.keras.g0.xla needs xla=True"),
+    ("xla", {"xla": None},
+     "model line says xla=(missing), the cell cifar10-cnn.keras.g0.xla needs"),
+    ("amp+xla", {"dtype": "bfloat16", "xla": "True"}, ""),
+    ("amp+xla", {"dtype": "bfloat16"}, "needs xla=True"),
+    ("nchw", {}, "model line says data_format=channels_last, the cell cifar10-cnn.keras.g0.nchw "
+     "needs data_format=channels_first"),
+    ("nchw", {"data_format": "NCHW"}, ""),  # the graph APIs' spelling
+    ("onednn", {}, "oneDNN did not apply (onednn=False), the cell cifar10-cnn.keras.g0.onednn "
+     "needs onednn=True"),
+    ("onednn", {"onednn": None}, "oneDNN did not apply (onednn=(missing))"),
+    ("onednn", {"onednn": "True"}, ""),
+    ("amp+onednn+nchw",
+     {"dtype": "bfloat16", "onednn": "True", "data_format": "channels_first"}, ""),
+]
+
+
+@pytest.mark.parametrize("variant,edits,reason", VERDICT_CASES)
+def test_the_verdict_holds_a_run_to_its_variant(tmp_path, variant, edits, reason):
+    log = tmp_path / "run.log"
+    log.write_text(OK_LOG)
+    for key, value in edits.items():
+        edit_model_line(log, key, value)
+    _, lines, epochs = rules.read_lines(log)
+    status, why = rules.verdict(lines, epochs, "cifar10-cnn", "keras", 0, 0, ended=True,
+                                variant=variant)
+    assert (status, reason in why) == ("ok" if not reason else "failed", True), why
+    assert rules.judge(log, "cifar10-cnn", "keras", 0, 0, variant=variant)[0] == status
+
+
+def variant_log(cell, **model):
+    """The basic fixture's Keras CIFAR log as a run of another cell, its model line edited."""
+    text = OK_LOG.replace(f"cell={KERAS} ", f"cell={cell} ")
+    for key, value in model.items():
+        text = re.sub(rf"^(model .*) {key}=\S+", rf"\1 {key}={value}", text, flags=re.M)
+    return text
+
+
+def test_variant_logs_are_placed_and_bad_names_reported(tmp_path):
+    files = {"cifar10-cnn.keras.g0.amp.r1.log": variant_log("cifar10-cnn.keras.g0.amp",
+                                                            dtype="bfloat16"),
+             "cifar10-cnn.keras.g0.onednn+amp.r1.log":
+                 variant_log("cifar10-cnn.keras.g0.onednn+amp"),
+             "cifar10-cnn.keras.g0.fp32.r1.log": variant_log("cifar10-cnn.keras.g0.fp32"),
+             "cifar10-cnn.keras.g0.fp16.r1.log": variant_log("cifar10-cnn.keras.g0.fp16")}
+    proc, md, data = collect_basic(tmp_path, files=files)
+    amp = run_of(data, "cifar10-cnn.keras.g0.amp")
+    assert (amp["status"], amp["variant"], amp["task"], amp["api"]) == ("ok", "amp", "cifar10-cnn",
+                                                                        "keras")
+    assert run_of(data, KERAS)["variant"] == "fp32" and data["variants"] == ["fp32", "amp"]
+    ignored = {g["file"]: g["reason"] for g in data["ignored"]}
+    assert ignored == {
+        "cifar10-cnn.keras.g0.onednn+amp.r1.log": "unknown variant in "
+        "cifar10-cnn.keras.g0.onednn+amp: a cell name spells it amp+onednn",
+        "cifar10-cnn.keras.g0.fp32.r1.log": "unknown variant in cifar10-cnn.keras.g0.fp32: an fp32 "
+        "cell's name has no variant part",
+        "cifar10-cnn.keras.g0.fp16.r1.log": "unknown variant in cifar10-cnn.keras.g0.fp16: 'fp16': "
+        "unknown part 'fp16' (parts: amp, xla, onednn, nchw, joined by +; or fp32)"}
+    assert proc.returncode == 1 and all(g["problem"] for g in data["ignored"])
+    # the amp run is a table of its own: fp32's CIFAR row keeps its three APIs, amp's has Keras
+    assert row(md, "CIFAR CNN", "## Variant `fp32`")[2:5] == [
+        "1,450 (n=1 run)", "1,050 (n=1 run)", "850 (n=1 run)"]
+    assert row(md, "CIFAR CNN", "## Variant `amp`")[2:5] == ["—", "1,050 (n=1 run)", "—"]
+    assert "| CIFAR CNN (generated CIFAR-format data) | cpu | Keras | `amp` / `fp32` | 1.00× " \
+        "(1.00–1.00, 1 pair) | — (amp); — (fp32) |" in md
+
+
+def test_fairness_is_per_variant():
+    recs = fair_recs("dtype", ("float32",) * 3)
+    recs += [dict(r, variant="amp") for r in fair_recs("dtype", ("bfloat16",) * 3)]
+    assert rules.fairness(recs) == []  # float32 against bfloat16 only across variants
+    recs[-1]["lines"]["model"]["dtype"] = "float16"
+    values = {"tensorpack": ["bfloat16"], "keras": ["bfloat16"], "tflearn": ["float16"]}
+    assert rules.fairness(recs) == [{"task": "resnet50", "gpus": 1, "variant": "amp",
+                                     "key": "dtype", "values": values}]
+
+
+PEAK = ("peak device=cpu device_name=Test_CPU tflops={} n=4096 reps=4 dtype={} tf32_allowed=0 "
+        "cores=2 onednn={}{}\n")
+
+
+def test_each_run_is_held_to_the_peak_of_its_precision(tmp_path):
+    files = {
+        "peak.log": (PEAK.format(0.5, "float32", 0, " bf16=native")
+                     + PEAK.format(2.0, "bfloat16", 0, " bf16=native")),
+        "peak.onednn.log": PEAK.format(1.0, "float32", 1, " bf16=native"),
+        "cifar10-cnn.keras.g0.amp.r1.log": variant_log("cifar10-cnn.keras.g0.amp",
+                                                       dtype="bfloat16"),
+        "cifar10-cnn.keras.g0.onednn.r1.log": variant_log("cifar10-cnn.keras.g0.onednn",
+                                                          onednn="True"),
+        "cifar10-cnn.keras.g0.amp+onednn.r1.log": variant_log("cifar10-cnn.keras.g0.amp+onednn",
+                                                              dtype="bfloat16", onednn="True")}
+    proc, md, data = collect_basic(tmp_path, files=files)
+    assert proc.returncode == 1, proc.stderr  # the fixture's failed AlexNet runs
+    tflops = 1050 * flops.train_flops("cifar10-cnn", 32) / 1e12
+    for cell, peak in ((KERAS, 0.5), ("cifar10-cnn.keras.g0.amp", 2.0),
+                       ("cifar10-cnn.keras.g0.onednn", 1.0),
+                       ("cifar10-cnn.keras.g0.amp+onednn", None)):
+        r = run_of(data, cell)
+        assert r["peak_tflops"] == peak, cell
+        assert r["pct_of_peak"] == (None if peak is None else pytest.approx(100 * tflops / peak))
+    assert data["peak"]["tflops"] == 0.5 and len(data["peaks"]) == 3  # "peak": float32's
+    header = md.split("\n## ", 1)[0]
+    assert ("- Measured peaks: 0.500 TFLOP/s fp32 matmul on cpu (Test CPU), n=4096, best of 4 "
+            "reps, oneDNN off; 2.000 TFLOP/s bfloat16 matmul on cpu (Test CPU), n=4096, best of "
+            "4 reps, oneDNN off, bfloat16 native; 1.000 TFLOP/s fp32 matmul on cpu (Test CPU), "
+            "n=4096, best of 4 reps, oneDNN on") in header
+    assert re.search(r"^- Machine .*; bfloat16 native on this CPU$", header, re.M), header
+
+    def hardware(md, variant):
+        part = md.split(f"## Variant `{variant}`", 1)[1].split("### Hardware limit", 1)[1]
+        return next(l for l in part.splitlines() if "| Keras |" in l).strip("| ").split(" | ")
+    assert hardware(md, "amp")[-1] == f"{100 * tflops / 2.0:.1f}%"
+    assert hardware(md, "amp+onednn")[-1] == "— (no bfloat16 peak measured with oneDNN on)"
+    # the fixture's one old peak line (no dtype: float32, no onednn): no bfloat16 peak, and the
+    # CPU's bfloat16 support is not recorded anywhere
+    del files["peak.log"], files["peak.onednn.log"]
+    proc, md, data = collect_basic(tmp_path / "old", files=files)
+    assert hardware(md, "amp")[-1] == "— (no bfloat16 peak measured)"
+    assert hardware(md, "onednn")[-1] == f"{100 * tflops / 0.5:.1f}%"
+    assert re.search(r"^- Machine .*; bfloat16 support not recorded$", md, re.M)
+    assert ("- Measured peak: 0.500 TFLOP/s fp32 matmul on cpu (Test CPU), n=4096, best of 4 "
+            "reps\n") in md
+
+
+def test_peak_logs_of_another_plan_are_ignored(tmp_path):
+    run = 'run cell=peak repeat=1 mode=cpu args=tools/peak.py'
+    (tmp_path / "peak.log").write_text(f"{run}\n" + PEAK.format(0.5, "float32", 0, "")
+                                       + PEAK.format(0.7, "float32", 0, "")
+                                       + PEAK.format(1.5, "bfloat16", 0, " bf16=native"))
+    onednn = tmp_path / "peak.onednn.log"
+    onednn.write_text(f'{run} env="TF_ENABLE_ONEDNN_OPTS=1"\n' + PEAK.format(0.9, "float32", 1, ""))
+    peaks, ignored = rules.read_peaks(str(tmp_path))
+    assert sorted((p["log"], p["dtype"], p["tflops"]) for p in peaks) == [  # each dtype's best
+        ("peak.log", "bfloat16", 1.5), ("peak.log", "float32", 0.7),
+        ("peak.onednn.log", "float32", 0.9)] and ignored == []
+    assert rules.primary_peak(peaks)["tflops"] == 0.7  # peak.log's float32
+    wants = {"peak.log": {"mode": "cpu"}}
+    peaks, ignored = rules.read_peaks(str(tmp_path), {"peaks": wants})
+    assert {p["log"] for p in peaks} == {"peak.log"} and ignored == [
+        {"file": "peak.onednn.log", "reason": "not in the current plan (settings.txt)",
+         "problem": False}]
+    wants["peak.onednn.log"] = {"mode": "cpu", "env": "TF_ENABLE_ONEDNN_OPTS=1"}
+    assert len(rules.read_peaks(str(tmp_path), {"peaks": wants})[0]) == 3
+    onednn.write_text(f"{run}\n" + PEAK.format(0.9, "float32", 1, ""))  # made without the switch
+    peaks, ignored = rules.read_peaks(str(tmp_path), {"peaks": wants})
+    assert [g["reason"] for g in ignored] == [
+        "made otherwise: env=(none) (current plan: TF_ENABLE_ONEDNN_OPTS=1)"]
+
+
+def test_fp32_logs_without_loss_scale_give_the_same_results(tmp_path):
+    """Older logs have no loss_scale (nor any variant): the report is the one of today's logs,
+    with each section once and no variant anywhere."""
+    new, old = tmp_path / "new", tmp_path / "old"
+    shutil.copytree(FIXTURES / "repeats", new)
+    shutil.copytree(FIXTURES / "repeats", old)
+    for log in (old / "logs").glob("*.r*.log"):
+        edit_model_line(log, "loss_scale")
+    assert run_main(new, png=False).returncode == run_main(old, png=False).returncode == 0
+
+    def report(d):
+        return re.sub(r"^- Date: .*$", "", (d / "results.md").read_text(), flags=re.M)
+    assert report(old) == report(new)
+    assert "Variant" not in report(new) and "\n### " not in report(new)
+    assert [h for h in re.findall(r"^## .*$", report(new), re.M)] == [
+        "## Single device", "## Ratios vs Keras", "## Hardware limit", "## API properties",
+        "## Machine load"]

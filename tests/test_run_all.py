@@ -7,6 +7,7 @@ A failing cell is made with the RUN_ALL_EXTRA_ARGS_<cell> hook: extra arguments 
 one cell's command (an invalid `--epochs 0` makes the script exit 2 with an error line).
 """
 import contextlib
+import csv
 import io
 import json
 import os
@@ -17,11 +18,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
+import collect  # noqa: E402  (tools/collect.py)
 import rules  # noqa: E402
 import sweep  # noqa: E402  (tools/sweep.py)
 
@@ -317,7 +320,8 @@ def test_bad_input(tmp_path, args, message):
     ("RUN_ALL_IDLE_SAMPLE_S", "abc"), ("RUN_ALL_IDLE_SAMPLE_S", "0"), ("RUN_ALL_IDLE_SAMPLE_S", ""),
     ("RUN_ALL_IDLE_SAMPLE_S", "60"), ("RUN_ALL_IDLE_SAMPLE_S", "nan"), ("RUN_ALL_NGPU", "x"),
     ("RUN_ALL_NGPU", "-1"), ("RUN_ALL_PYTHON", "/nonexistent/python"), ("RUN_ALL_PYTHON", "/tmp"),
-    ("RUN_ALL_EXTRA_ARGS_alexnet_keras_g0", "--steps 'unclosed")])
+    ("RUN_ALL_EXTRA_ARGS_alexnet_keras_g0", "--steps 'unclosed"),
+    ("RUN_ALL_EXTRA_ARGS", "--steps 'unclosed")])
 def test_bad_environment(tmp_path, var, value):
     rc, stdout, stderr = in_process("--dry-run", "--out", tmp_path / "x", **{var: value})
     lines = stderr.strip().splitlines()
@@ -329,6 +333,85 @@ def test_bad_input_through_the_entry_point(tmp_path):
     p = run_all(tmp_path, "--repeat", "x", "--out", tmp_path / "x")
     assert p.returncode == 2 and p.stderr.startswith("run_all.sh: error: --repeat") and p.stdout == ""
     assert len(p.stderr.splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+# ---- variants: cells of each --variants entry, planned in process ------------------------------
+@pytest.mark.parametrize("value,message", [
+    ("fp16", "--variants: 'fp16': unknown part 'fp16' (parts: amp, xla, onednn, nchw"),
+    ("AMP", "unknown part 'AMP'"),
+    ("fp32,,amp", "--variants: an empty entry in 'fp32,,amp'"),
+    ("", "--variants: an empty entry in ''"),
+    ("amp,", "an empty entry"),
+    ("amp+", "'amp+': unknown part ''"),
+    ("fp32+amp", "'fp32+amp': fp32 is the variant without parts, it joins no other"),
+    ("amp+amp", "'amp+amp': part 'amp' given twice"),
+    ("fp32,amp,fp32", "--variants: fp32 given twice"),
+    ("amp+xla,xla+amp", "--variants: amp+xla given twice (as xla+amp)"),
+])
+def test_bad_variants(tmp_path, value, message):
+    rc, stdout, stderr = in_process("--dry-run", "--out", tmp_path / "x", "--variants", value)
+    lines = stderr.strip().splitlines()
+    assert rc == 2 and stdout == "" and not (tmp_path / "x").exists(), stderr
+    assert len(lines) == 1 and lines[0].startswith("run_all.sh: error: "), lines
+    assert message in lines[0], lines
+
+
+def test_variants_plan_names_and_order(tmp_path):
+    """Each variant is a set of cells named <cell>.<variant> (canonical part order; fp32 keeps the
+    plain name); within a repeat an API's variants run back to back, their order rotating like the
+    APIs'; tflearn has no nchw cell; each part reaches the command (or, onednn, its environment)."""
+    out = tmp_path / "plan"
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "vgg16", "--repeat", 2,
+                               "--variants", "xla+amp,fp32,nchw")
+    assert rc == 0, stdout
+    assert "repeats: 2, variants: amp+xla,fp32,nchw)" in stdout
+    pl = dry_plan(stdout)
+    v = ("vgg16.{}.g0.amp+xla", "vgg16.{}.g0", "vgg16.{}.g0.nchw")
+    assert [c for r, c in pl if r == "r1"] == [
+        *[x.format("tensorpack") for x in v], *[x.format("keras") for x in v],
+        *[x.format("tflearn") for x in v[:2]], *[x.format("keras-aa") for x in v]]
+    assert [c for r, c in pl if r == "r2"] == [
+        *[x.format("keras") for x in v[1:] + v[:1]], *[x.format("tflearn") for x in v[1::-1]],
+        *[x.format("keras-aa") for x in v[1:] + v[:1]],
+        *[x.format("tensorpack") for x in v[1:] + v[:1]]]
+    assert not [c for _, c in pl if ".tflearn." in c and c.endswith(".nchw")]
+    assert ("r1 vgg16.keras.g0.amp+xla: imagenet-keras.py 0 --model vgg16 --image-size 64 "
+            "--steps 4 --epochs 3 --amp --xla  (time limit 1200s)") in stdout
+    assert "r1 vgg16.tensorpack.g0.nchw: imagenet-tensorpack.py 0 --model vgg16 --image-size 64 " \
+        "--steps 4 --epochs 3 --data-format channels_first  (time limit 1200s)" in stdout
+    assert re.findall(r"^peak: .*$", stdout, re.M) == [
+        "peak: tools/peak.py -> logs/peak.log  (time limit 180s)"]
+
+    # --only matches the whole name; the global and per-cell extra arguments follow the variant's
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "*.keras.g0.amp+onednn",
+                               "--variants", "fp32,onednn+amp,onednn", "--repeat", 1,
+                               RUN_ALL_EXTRA_ARGS="--steps 20 --epochs 3",
+                               RUN_ALL_EXTRA_ARGS_alexnet_keras_g0_amp_onednn="--batch 2")
+    assert rc == 0, stdout
+    assert [c for _, c in dry_plan(stdout)] == [f"{t}.keras.g0.amp+onednn" for t in rules.TASKS]
+    assert ("r1 alexnet.keras.g0.amp+onednn: env TF_ENABLE_ONEDNN_OPTS=1 imagenet-keras.py 0 "
+            "--model alexnet --image-size 128 --steps 16 --epochs 3 --amp --steps 20 --epochs 3 "
+            "--batch 2  (time limit 1200s)") in stdout
+    assert "vgg16.keras.g0.amp+onednn: env TF_ENABLE_ONEDNN_OPTS=1 imagenet-keras.py 0 --model " \
+        "vgg16 --image-size 64 --steps 4 --epochs 3 --amp --steps 20 --epochs 3  (" in stdout
+    assert re.findall(r"^peak: .* -> \S+", stdout, re.M) == [  # only onednn cells: one probe
+        "peak: env TF_ENABLE_ONEDNN_OPTS=1 tools/peak.py -> logs/peak.onednn.log"]
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "alexnet.keras.g0",
+                               "--variants", "fp32,onednn")
+    assert re.findall(r"^peak: .* -> \S+", stdout, re.M) == [  # one probe for each setting
+        "peak: tools/peak.py -> logs/peak.log",
+        "peak: env TF_ENABLE_ONEDNN_OPTS=1 tools/peak.py -> logs/peak.onednn.log"]
+    rc, stdout, stderr = in_process("--dry-run", "--out", out, "--only", "tflearn",
+                                    "--variants", "nchw")
+    assert rc == 2 and "--only 'tflearn' matches no cell of --variants nchw" in stderr, stderr
+    rc, stdout, _ = in_process("--help")
+    text = " ".join(stdout.split())
+    assert rc == 0 and "--variants LIST" in text and "vgg16.keras.g0.amp+onednn" in text
+    for part in ("amp --amp", "xla --xla", "onednn TF_ENABLE_ONEDNN_OPTS=1",
+                 "nchw --data-format channels_first (not planned for tflearn", "Variant speed-ups",
+                 "RUN_ALL_EXTRA_ARGS_vgg16_keras_g0_amp_onednn"):
+        assert part in text, part
+    assert not out.exists()
 
 
 # ---- with the stand-in interpreter (tests/standin/python: contract lines in milliseconds) ----
@@ -433,6 +516,155 @@ def test_stale_runs_and_peak_of_another_plan_are_ignored(tmp_path):
     assert [(g["file"], g["reason"]) for g in ignored] == [
         (f"{ALEX[1]}.r2.log", "not in the current plan (plan.txt)")]
     assert f"stale: logs/{ALEX[1]}.r2.log: not in the current plan" in (out / "results.md").read_text()
+
+
+def quiet(out):
+    """Every log of a sweep as if made on a quiet machine: other work on this shared machine may
+    flag a stand-in run busy, and a busy run takes no part in a ratio."""
+    for log in (out / "logs").glob("*.log"):
+        log.write_text(re.sub(r"other_cpu=[\d.]+", "other_cpu=0.01", log.read_text()))
+
+
+def recollect(out):
+    """tools/collect.py on a sweep's folder again, in process and without the chart: its exit
+    status."""
+    with mock.patch.object(collect, "write_png", lambda *a: None), \
+            contextlib.redirect_stdout(io.StringIO()):
+        return collect.main([str(out)])
+
+
+def md_table(out, heading, table=0):
+    """The rows (lists of cells) of the table-th table under a heading of results.md, up to the
+    next heading of its level or above."""
+    md = (out / "results.md").read_text()
+    level = heading.split(" ", 1)[0]
+    part = re.split(rf"\n#{{1,{len(level)}}} ", md.split(f"\n{heading}\n", 1)[1])[0]
+    tables = re.findall(r"(?:^\|.*\n)+", part, re.M)
+    return [[c.strip() for c in line.strip().strip("|").split(" | ")]
+            for line in tables[table].splitlines()[2:]]
+
+
+def test_a_variant_sweep_shows_each_variant_and_its_speed_up(tmp_path):
+    """--variants amp,fp32: each variant's own tables, and amp's speed-up over fp32 paired by
+    repeat (the stand-in trains twice as fast with --amp); the chart has a panel per variant."""
+    out = tmp_path / "sweep"
+    p = standin(tmp_path, "--only", "alexnet.keras", "--variants", "amp,fp32", "--repeat", 2,
+                "--out", out)
+    assert p.returncode == 0, p.output
+    amp, aa_amp = "alexnet.keras.g0.amp", "alexnet.keras-aa.g0.amp"
+    assert plan(out) == ([("r1", c) for c in (amp, ALEX[1], aa_amp, ALEX[3])]
+                         + [("r2", c) for c in (ALEX[3], aa_amp, ALEX[1], amp)])
+    r = runs(out)
+    assert run_line(out / "logs" / f"{amp}.r1.log")["args"].endswith(" --epochs 3 --amp")
+    assert (r[amp, 1]["variant"], r[amp, 1]["lines"]["model"]["dtype"]) == ("amp", "bfloat16")
+    fp32 = r[ALEX[1], 1]
+    assert (fp32["variant"], fp32["lines"]["model"]["dtype"]) == ("fp32", "float32")
+    data = json.loads((out / "results.json").read_text())
+    assert data["variants"] == ["fp32", "amp"]
+    with open(out / "results.csv") as f:
+        assert {(row["cell"], row["variant"]) for row in csv.DictReader(f)} >= {(amp, "amp"),
+                                                                               (ALEX[1], "fp32")}
+    png = (out / "results.png").read_bytes()
+    assert int.from_bytes(png[20:24], "big") >= 2 * 600  # two panels of 5.5 in at 110 dpi
+
+    # repeat 2's fp32 Keras run at half speed: amp/fp32 is 2 in repeat 1, 4 in repeat 2
+    log = out / "logs" / f"{ALEX[1]}.r2.log"
+    text = log.read_text()
+    for old, new in (("=100.0 ", "=50.0 "), ("=200.0 ", "=100.0 "), ("=210.0 ", "=105.0 "),
+                     ("images_per_sec=205.0", "images_per_sec=102.5")):
+        text = text.replace(old, new)
+    log.write_text(text)
+    quiet(out)
+    assert recollect(out) == 0
+    md = (out / "results.md").read_text()
+    assert [h for h in re.findall(r"^#+ .*$", md, re.M) if "Variant" in h] == [
+        "## Variant speed-ups", "## Variant `fp32`", "## Variant `amp`"]
+    assert md.count("### Single device") == md.count("### Ratios vs Keras") == 2
+    assert md_table(out, "## Variant speed-ups") == [
+        ["AlexNet", "cpu", "Keras", "`amp` / `fp32`", "3.00× (2.00–4.00, 2 pairs)",
+         "±0.0 % (amp); ±100.0 % (fp32)"]]
+    alex = {v: next(row for row in md_table(out, f"## Variant `{v}`") if row[0] == "AlexNet")
+            for v in ("fp32", "amp")}
+    assert alex["amp"][3] == "410 (410–410, n=2 runs)"
+    assert alex["fp32"][3] == "154 (102–205, n=2 runs)"
+    # a run on a busy machine takes no part, as in every ratio
+    log = out / "logs" / f"{amp}.r1.log"
+    log.write_text(log.read_text().replace("other_cpu=0.01", "other_cpu=2.0", 1))
+    assert recollect(out) == 0
+    assert md_table(out, "## Variant speed-ups")[0][4] == (
+        "4.00× (4.00–4.00, 1 pair of 2 repeats; 1 busy run left out)")
+    rc, stdout, _ = in_process("--dry-run", "--only", "alexnet.keras", "--variants", "amp,fp32",
+                               "--repeat", 2, "--out", out)  # the estimate from these runs
+    assert rc == 0 and re.search(r"^estimate per variant: amp ~0:\d\d, fp32 ~0:\d\d$", stdout,
+                                 re.M), stdout
+
+
+def test_onednn_env_global_args_and_a_variant_that_did_not_apply(tmp_path):
+    """An onednn cell runs with TF_ENABLE_ONEDNN_OPTS=1 (its command and run line say so, resume
+    compares it, the stand-in's model line shows it), the peak is measured under both settings,
+    RUN_ALL_EXTRA_ARGS reaches every cell, and an amp run whose model line says float32 fails."""
+    out = tmp_path / "sweep"
+    common = ("--only", "alexnet.keras", "--variants", "onednn,amp", "--out", out)
+    aa_amp = "alexnet.keras-aa.g0.amp"
+    p = standin(tmp_path, *common, RUN_ALL_EXTRA_ARGS="--steps 7",
+                RUN_ALL_EXTRA_ARGS_alexnet_keras_aa_g0_amp="--fake-no-amp")
+    assert p.returncode == 3, p.output  # the A/A run's dtype differs from Keras's too
+    r = runs(out)
+    cells = [c for _, c in plan(out)]
+    assert cells == ["alexnet.keras.g0.onednn", "alexnet.keras.g0.amp",
+                     "alexnet.keras-aa.g0.onednn", aa_amp]
+    for cell in cells:
+        run = run_line(out / "logs" / f"{cell}.r1.log")
+        model = r[cell, 1]["lines"]["model"]
+        assert " --steps 7" in run["cmd"] and run["args"].split(" --steps 7")[0].endswith(
+            "--epochs 3" + (" --amp" if cell.endswith("amp") else "")), run
+        if cell.endswith(".onednn"):
+            assert run["env"] == "TF_ENABLE_ONEDNN_OPTS=1" and model["onednn"] == "True"
+            assert run["cmd"].startswith("env TF_ENABLE_ONEDNN_OPTS=1 ")
+        else:
+            assert "env" not in run and model["onednn"] == "False"
+    assert r[aa_amp, 1]["status"] == "failed" and r[aa_amp, 1]["reason"] == (
+        "mixed precision did not apply (dtype=float32), the cell alexnet.keras-aa.g0.amp needs "
+        "bfloat16 or float16")
+    md = (out / "results.md").read_text()
+    assert f"FAILED: {aa_amp} repeat 1" in md
+    assert "- AlexNet (cpu, amp): `dtype` differs (Keras: bfloat16; Keras A/A: float32)" in md
+    assert "No pair of variants to show" in md  # onednn and amp: neither under the other
+    for name, on in (("peak.log", "0"), ("peak.onednn.log", "1")):
+        lines = [l for l in (out / "logs" / name).read_text().splitlines()]
+        assert ("env=" in lines[0]) == (on == "1"), lines[0]
+        assert [re.search(r"dtype=(\S+) onednn=(\d)", l).groups() for l in lines[1:]] == [
+            ("float32", on), ("bfloat16", on)]
+    data = json.loads((out / "results.json").read_text())
+    assert sorted((x["dtype"], x["onednn"]) for x in data["peaks"]) == [
+        ("bfloat16", 0), ("bfloat16", 1), ("float32", 0), ("float32", 1)]
+    held = {c: rules.peak_for(r[c, 1], data["peaks"]) for c in cells[:2]}  # each run's peak
+    assert {c: (p["log"], p["dtype"]) for c, p in held.items()} == {
+        cells[0]: ("peak.onednn.log", "float32"), cells[1]: ("peak.log", "bfloat16")}
+
+    p = standin(tmp_path, *common, RUN_ALL_EXTRA_ARGS="--steps 7")  # the fault gone
+    assert p.returncode == 0 and "4 runs planned (3 done already)" in p.stdout, p.output
+    assert "measuring" not in p.stdout
+    want = rules.read_plan(str(out))["cells"]["alexnet.keras.g0.onednn"]
+    run = run_line(out / "logs" / "alexnet.keras.g0.onednn.r1.log")
+    assert rules.made_otherwise({"run": run}, want) == ""
+    del run["env"]  # a run made without it is not this cell's
+    assert rules.made_otherwise({"run": run}, want).startswith(
+        "made otherwise: env=(none) (current plan: TF_ENABLE_ONEDNN_OPTS=1)")
+
+
+def test_a_set_aside_peak_log_is_taken_back_only_under_its_own_name(tmp_path):
+    """logs/old/peak.onednn.<time>.log (measured under TF_ENABLE_ONEDNN_OPTS=1) never stands for
+    logs/peak.log, though its name starts like that log's set-aside copies."""
+    logs = tmp_path / "logs"
+    (logs / "old").mkdir(parents=True)
+    (logs / "old" / "peak.onednn.20260101T000000.log").write_text(
+        'run cell=peak repeat=1 mode=cpu args=tools/peak.py env="TF_ENABLE_ONEDNN_OPTS=1"\n'
+        "peak device=cpu tflops=0.1 dtype=float32 onednn=1\n")
+    want = {"mode": "cpu", "args": "tools/peak.py"}
+    assert sweep.kept(logs, "peak.log", want, None, is_peak=True) is None
+    want["env"] = "TF_ENABLE_ONEDNN_OPTS=1"
+    assert sweep.kept(logs, "peak.onednn.log", want, None, is_peak=True) == logs / "peak.onednn.log"
 
 
 @pytest.mark.slow

@@ -8,42 +8,61 @@ writes the report and holds the command line.
 
 Reads only the logfmt lines of DIR/logs/*.log: the scripts' `model`, `throughput`, `summary`
 and `versions` lines (CONTRACT.md), the sweep's `run` / `run_end` lines and tools/peak.py's `peak`
-line. A line counts when its first word is one of those and it carries key=value pairs (values
+lines. A line counts when its first word is one of those and it carries key=value pairs (values
 may be "double-quoted" with \\" escapes); everything else in a log is ignored, except that the last
 error-looking line of a failed run is kept as its reason. Writes into DIR, each file renamed into
 place only when all four are complete:
 
-  results.md    header (the machine and library versions the runs recorded, date, commit),
+  results.md    header (the machine and library versions the runs recorded, the measured peaks,
+                whether the CPU runs bfloat16 natively as recorded, date, commit), fairness check,
                 single-device table, ratios vs Keras with the A/A noise band, data-parallel
-                table, hardware-limit table, fairness check, API-property table, failed/skipped
-                runs, mixed runs (a --quick sweep: marked as a smoke test, no winner named)
-  results.csv   one row per run
-  results.json  one record per run (every key of its lines, its epochs' images/sec), plus peak,
-                fairness findings, mixed makers and the exit status
+                table, hardware-limit table, API-property table, failed/skipped runs, mixed runs
+                (a --quick sweep: marked as a smoke test, no winner named). With several variants
+                (run_all.sh --variants): first "Variant speed-ups", then the five per-task
+                sections once per variant, each under its own "## Variant `<variant>`" heading
+                (their own headings one level down); with fp32 runs alone, each section once.
+  results.csv   one row per run (its variant a column)
+  results.json  one record per run (every key of its lines, its variant, its epochs'
+                images/sec), plus the peaks ("peak": the float32 one), the variants, fairness
+                findings, mixed makers and the exit status
   results.png   per task, each API's single-device images/sec relative to Keras (median of the
-                paired ratios, whiskers min-max), the A/A noise band shaded
+                paired ratios, whiskers min-max), the A/A noise band shaded; one panel per variant
 
-Which logs count: a log named <task>.<api>.g<N>.r<repeat>.log whose `run` line names that same
-cell and repeat. When DIR/plan.txt exists (the sweep writes it), only the runs it plans count,
+Which logs count: a log named <task>.<api>.g<N>[.<variant>].r<repeat>.log whose `run` line names
+that same cell and repeat (a variant in its canonical spelling: amp+onednn, never onednn+amp; fp32
+cells have none). When DIR/plan.txt exists (the sweep writes it), only the runs it plans count,
 and only if made as DIR/settings.txt records for their cell (mode, arguments, the hashes of the
 script and bench.py, uncommitted edits, interpreter, host) with the library versions it records
 (rules.made_otherwise); every other log is listed under "Ignored logs" with the reason (stale:
 another plan or made otherwise; problem: a stray whose name and run line disagree, a duplicate,
 an unknown task or API). Counted runs that still differ in what made them (a folder without
 settings.txt) are listed under "MIXED RUNS". Files in logs/ that are no run log (a folder, no log
-lines) are skipped with a warning. The peak counts only from logs/peak.log, and only if measured
-as the current plan wants.
+lines) are skipped with a warning. The peaks count from logs/peak.log and logs/peak.onednn.log
+(measured under TF_ENABLE_ONEDNN_OPTS=1), each only if the current plan (settings.txt) wants it
+and it was measured so; each log's best line of each precision (dtype=, float32 when a line has
+none) counts.
+
+Variants: a cell's variant is the last part of its name; every table, ratio, A/A band, winner and
+fairness check is per task, device count and variant. "Variant speed-ups" shows, per task, API and
+device count, each variant's images/sec over that of each variant of the sweep whose parts are a
+proper subset of its own (amp+onednn over fp32 and over onednn), from the two runs of each repeat
+(busy runs left out), median, min-max and the number of pairs, with the two variants' Keras A/A
+bands as context; no winner is named there. Each run is held to the peak of its model line's dtype
+and oneDNN setting (rules.peak_for): "— (no bfloat16 peak measured)" when there is none.
 
 The rule for "ok" (rules.verdict(); the sweep applies it to each run as it ends): exit code 0, a
 run_end line, a summary whose images_per_sec is a finite positive number of sensible size equal to
 the median of its throughput lines of epochs >= 2 (epoch 1 alone when only one epoch ran), and
 model, summary and throughput lines naming the cell's task, API (FRAMEWORK_OF for an API that runs
-another API's script) and device count, with replicas = max(gpus, 1). A number of more than 17
+another API's script) and device count, with replicas = max(gpus, 1), and a model line that does
+not contradict the cell's variant (rules.variant_problem: amp needs dtype bfloat16 or float16, and
+float16 loss scaling; xla, nchw and onednn need xla=True, channels_first and onednn=True; without
+them, float32, xla=False, channels_last). A number of more than 17
 significant digits is no number. Anything else is FAILED with its reason. The within-run spread
 and the number of timed epochs are computed from the throughput lines.
 
-Fairness: the model lines' must-be-equal keys (FAIR_KEYS) are compared per task and device count
-after normalising each framework's spelling (numbers by value, "none" = 0 for the optimizer's
+Fairness: the model lines' must-be-equal keys (FAIR_KEYS) are compared per task, device count and
+variant after normalising each framework's spelling (numbers by value, "none" = 0 for the optimizer's
 hyperparameters, case-insensitive names, aliases: GradientDescent = SGD, NHWC = channels_last,
 NCHW = channels_first). The API properties (API_KEYS: input, bn, variables) are shown per task and
 API in results.md and never compared.
@@ -72,23 +91,36 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flops  # noqa: E402  (tools/flops.py, pure arithmetic)
 from rules import (  # noqa: E402  (tools/rules.py: what counts, ok, fairness, the winner)
-    AA_API, API_KEYS, APIS, GENERATED_LABEL, MAX_FALSE_WINNER, OTHER_CPU_LIMIT, TASKS, aa_ratios,
-    api_properties, cell_stats, fairness, fastest, is_quick, pair_ratio, percent, read_sweep,
-    TAGS, single_gpus)
+    AA_API, API_KEYS, APIS, BASE_VARIANT, GENERATED_LABEL, MAX_FALSE_WINNER, OTHER_CPU_LIMIT,
+    TASKS, aa_ratios, api_properties, cell_stats, fairness, fastest, is_quick, of_variant,
+    pair_ratio, peak_dtype, peak_for, peak_onednn, percent, read_sweep, rec_variant, TAGS,
+    single_gpus, speedup_bases, variant_parts, variant_ratio, variants_in)
 
 TASK_LABEL = {"cifar10-cnn": "CIFAR CNN", "alexnet": "AlexNet", "vgg16": "VGG16",
               "resnet50": "ResNet50"}
 API_LABEL = {"tensorpack": "tensorpack", "keras": "Keras", "tflearn": "tflearn",
              AA_API: "Keras A/A"}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAIRNESS, EXIT_CRASHED = 0, 1, 2, 3, 4
+PART_LABEL = {"amp": "mixed precision (--amp: bfloat16 on a CPU, float16 on a GPU)",
+              "xla": "XLA (--xla)", "onednn": "oneDNN forced on (TF_ENABLE_ONEDNN_OPTS=1)",
+              "nchw": "channels-first (--data-format channels_first; no tflearn cells)"}
+BASE_LABEL = ("the scripts' defaults: float32, channels-last, no XLA, oneDNN as TensorFlow's "
+              "default for the CPU")
+DTYPE_LABEL = {"float32": "fp32", "bfloat16": "bfloat16", "float16": "float16"}
+
+
+def variant_label(v):
+    return BASE_LABEL if v == BASE_VARIANT else ", ".join(PART_LABEL[p] for p in variant_parts(v))
 
 
 # ---- hardware figures ---------------------------------------------------------------------------
-def add_hardware(recs, peak):
+def add_hardware(recs, peaks):
     """Each run's training GFLOP per image (tools/flops.py), and for an ok run its achieved
-    TFLOP/s and % of the measured peak (times the GPUs that trained)."""
+    TFLOP/s and % of the measured peak of its precision and oneDNN setting (rules.peak_for: its
+    model line's dtype; times the GPUs that trained). `peaks`: the peak lines (or one, or None)."""
+    peaks = [peaks] if isinstance(peaks, dict) else list(peaks or [])
     for r in recs:
-        r["train_gflop_per_image"] = r["tflops"] = r["pct_of_peak"] = None
+        r["train_gflop_per_image"] = r["tflops"] = r["pct_of_peak"] = r["peak_tflops"] = None
         try:
             f = flops.train_flops(r["task"], r["image_size"])
         except (ValueError, TypeError):
@@ -96,7 +128,9 @@ def add_hardware(recs, peak):
         r["train_gflop_per_image"] = round(f / 1e9, 4)
         if r["status"] == "ok":
             r["tflops"] = float(r["images_per_sec"]) * f / 1e12
+            peak = peak_for(r, peaks)
             if peak:
+                r["peak_tflops"] = peak["tflops"]
                 r["pct_of_peak"] = 100 * r["tflops"] / (peak["tflops"] * devices(r))
 
 
@@ -133,6 +167,37 @@ def onednn_text(recs):
     if said == {"False"}:
         return "TensorFlow's oneDNN CPU kernels off"
     return "oneDNN on in some runs, off in others (see the fairness check)"
+
+
+def bf16_text(recs, peaks):
+    """Whether the CPU runs bfloat16 natively, as recorded (a CPU peak line's or a model line's
+    bf16=native|emulated), never read by the collector; None when no run used bfloat16 on a CPU
+    and nothing says."""
+    said = {str(p["bf16"]) for p in peaks if p.get("device") == "cpu" and "bf16" in p}
+    said |= {str(r["lines"]["model"]["bf16"]) for r in recs
+             if "bf16" in r["lines"].get("model", {})}
+    if said == {"native"}:
+        return "bfloat16 native on this CPU"
+    if said == {"emulated"}:
+        return "bfloat16 emulated on this CPU (no native bfloat16 instructions)"
+    if said:
+        return f"bfloat16 support recorded as {' and '.join(sorted(said))}"
+    if any("amp" in variant_parts(rec_variant(r)) and r.get("device") == "cpu" for r in recs):
+        return "bfloat16 support not recorded"
+    return None
+
+
+def peak_text(peak):
+    """One measured peak: TFLOP/s, precision, device, size, repetitions, oneDNN, TF32."""
+    dtype = peak_dtype(peak)
+    onednn = peak_onednn(peak)
+    return (f"{peak['tflops']:.3f} TFLOP/s {DTYPE_LABEL.get(dtype, dtype)} matmul on "
+            f"{peak.get('device', '?')} ({str(peak.get('device_name', '?')).replace('_', ' ')}), "
+            f"n={peak.get('n')}, best of {peak.get('reps')} reps"
+            + (f", oneDNN {'on' if onednn else 'off'}" if onednn is not None else "")
+            + (f", bfloat16 {peak['bf16']}" if dtype == "bfloat16" and "bf16" in peak else "")
+            + (" (TF32 allowed by TensorFlow's default precision)" if peak.get("tf32_allowed")
+               else ""))
 
 
 def versions(recs):
@@ -201,7 +266,8 @@ def cell_text(st, bold=False):
     return md(txt)
 
 
-def ratio_text(pr, a, b, quick=False):
+def ratio_range(pr):
+    """'— (no pair ...)' or (the min–max of the pairs and how many of how many repeats)."""
     if pr["median"] is None:
         busy = f" on a quiet machine: {pr['busy']} busy run(s) left out" if pr.get("busy") else ""
         return f"— (no pair of ok runs{busy})"
@@ -209,7 +275,13 @@ def ratio_text(pr, a, b, quick=False):
     pairs = f"{n} pair{'s' if n != 1 else ''}" + (f" of {R} repeats" if R > n else "")
     if pr.get("busy"):
         pairs += f"; {pr['busy']} busy run{'s' if pr['busy'] != 1 else ''} left out"
-    rng = f"{pr['min']:.2f}–{pr['max']:.2f}, {pairs}"
+    return f"{pr['min']:.2f}–{pr['max']:.2f}, {pairs}"
+
+
+def ratio_text(pr, a, b, quick=False):
+    rng = ratio_range(pr)
+    if pr["median"] is None:
+        return rng
     if quick:
         return f"{pr['median']:.2f}× ({rng}): smoke test: no comparison"
     if pr["established"]:
@@ -229,14 +301,26 @@ def band_text(aa):
             f"{n} A/A pair{'s' if n != 1 else ''})")
 
 
+def speedup_text(vr, quick=False):
+    """A variant's speed-up over another: the median ratio and its range; never a winner."""
+    if vr["median"] is None:
+        return ratio_range(vr)
+    return (f"{vr['median']:.2f}× ({ratio_range(vr)})"
+            + (": smoke test: no comparison" if quick else ""))
+
+
+def band_short(aa):
+    return f"±{percent(math.exp(max(abs(math.log(v)) for _, v in aa)) - 1)}" if aa else "—"
+
+
 def gpus_label(g):
     return "cpu" if g == 0 else f"gpus={g}"
 
 
-def device_label(recs, task, gpus):
+def device_label(recs, task, gpus, variant=BASE_VARIANT):
     """Where a row's runs trained, from their model lines' device= (not from the asked count)."""
-    said = sorted({str(r["device"]) for r in recs if r["task"] == task and r["gpus"] == gpus
-                   and r["device"]})
+    said = sorted({str(r["device"]) for r in of_variant(recs, variant)
+                   if r["task"] == task and r["gpus"] == gpus and r["device"]})
     if said == ["gpu"]:
         return f"gpu×{gpus}"
     if said == ["cpu"]:
@@ -247,21 +331,21 @@ def device_label(recs, task, gpus):
 
 
 # ---- results.md: one function per section, each returning its lines -----------------------------
-def md_header(recs, peak, info):
-    """Title, machine, measured peak, versions, date and commits, run counts, and the notes on
-    generated CIFAR data and on a --quick sweep."""
+def md_header(recs, peaks, info):
+    """Title, machine, measured peaks, versions, date and commits, run counts (per variant when
+    there are several), and the notes on generated CIFAR data and on a --quick sweep."""
+    peaks = [peaks] if isinstance(peaks, dict) else list(peaks or [])
     commits = sorted({str(r["lines"].get("run", {}).get("commit")) for r in recs
                       if r["lines"].get("run", {}).get("commit")})
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    bf16 = bf16_text(recs, peaks)
     L = ["# CNN training throughput: tensorpack vs Keras vs tflearn", "",
-         f"- Machine (recorded in the runs): {info['label']}; {onednn_text(recs)}"]
-    if peak:
-        L += [f"- Measured peak: {peak['tflops']:.3f} TFLOP/s fp32 matmul on "
-              f"{peak.get('device', '?')} ({str(peak.get('device_name', '?')).replace('_', ' ')}), "
-              f"n={peak.get('n')}, best of {peak.get('reps')} reps"
-              + (f", oneDNN {'on' if peak['onednn'] else 'off'}" if "onednn" in peak else "")
-              + (" (TF32 allowed by TensorFlow's default precision)" if peak.get("tf32_allowed")
-                 else "")]
+         f"- Machine (recorded in the runs): {info['label']}; {onednn_text(recs)}"
+         + (f"; {bf16}" if bf16 else "")]
+    if len(peaks) == 1:
+        L += [f"- Measured peak: {peak_text(peaks[0])}"]
+    elif peaks:
+        L += ["- Measured peaks: " + "; ".join(peak_text(p) for p in peaks)]
     vs = versions(recs)
     L += ["- Versions (read in the runs): " + (", ".join(f"{k} {v}" for k, v in vs.items())
                                                or "not recorded in the runs"),
@@ -270,6 +354,10 @@ def md_header(recs, peak, info):
           f"- Runs: {len(recs)} ({sum(r['status'] == 'ok' for r in recs)} ok, "
           f"{sum(r['status'] == 'failed' for r in recs)} failed, "
           f"{sum(r['status'] == 'skipped' for r in recs)} skipped)"]
+    variants = variants_in(recs)
+    if variants != [BASE_VARIANT] and variants:
+        L += ["- Variants: " + "; ".join(
+            f"`{v}` ({len(of_variant(recs, v))} runs): {variant_label(v)}" for v in variants)]
     if any(r["generated_data"] for r in recs):
         L += [f"- **CIFAR figures use {GENERATED_LABEL}** (tools/make_cifar_data.py), not the real "
               "CIFAR-10 set; throughput does not depend on pixel values, but label them as such."]
@@ -280,22 +368,23 @@ def md_header(recs, peak, info):
     return L + [""]
 
 
-def md_fairness(fair):
-    """The fairness mismatches, if any (none: no section)."""
+def md_fairness(fair, multi=False):
+    """The fairness mismatches, if any (none: no section); multi: each names its variant."""
     if not fair:
         return []
     L = ["## FAIRNESS MISMATCH", "",
-         "The APIs' `model` lines differ for the same task and device count, so their figures "
-         "are not comparable:", ""]
+         "The APIs' `model` lines differ for the same task and device count"
+         + (" and variant" if multi else "") + ", so their figures are not comparable:", ""]
     for f in fair:
         vals = "; ".join(f"{API_LABEL.get(a, a)}: {', '.join(v)}"
                          for a, v in sorted(f["values"].items()))
-        L += [f"- {TASK_LABEL.get(f['task'], f['task'])} ({gpus_label(f['gpus'])}): "
+        where = gpus_label(f["gpus"]) + (f", {f.get('variant', BASE_VARIANT)}" if multi else "")
+        L += [f"- {TASK_LABEL.get(f['task'], f['task'])} ({where}): "
               f"`{f['key']}` differs ({md(vals)})"]
     return L + [""]
 
 
-def md_single_device(recs, quick):
+def md_single_device(recs, quick, variant=BASE_VARIANT):
     """Per task, each API's single-device images/sec; the established winner in bold."""
     L = ["## Single device", "",
          "Images/sec (higher is better): median over repeats of each run's median epoch "
@@ -305,14 +394,15 @@ def md_single_device(recs, quick):
          "| Task | device | " + " | ".join(API_LABEL[a] for a in APIS) + " |",
          "|---|---|" + "---|" * len(APIS)]
     for task in TASKS:
-        g = single_gpus(recs, task)
-        win = None if quick else fastest(recs, task, g)
-        cells = [cell_text(cell_stats(recs, task, a, g), bold=(a == win)) for a in APIS]
-        L += [f"| {md(task_label(task, recs))} | {device_label(recs, task, g)} | " + " | ".join(cells) + " |"]
+        g = single_gpus(recs, task, variant)
+        win = None if quick else fastest(recs, task, g, variant)
+        cells = [cell_text(cell_stats(recs, task, a, g, variant), bold=(a == win)) for a in APIS]
+        L += [f"| {md(task_label(task, recs))} | {device_label(recs, task, g, variant)} | "
+              + " | ".join(cells) + " |"]
     return L + [""]
 
 
-def md_ratios(recs, quick):
+def md_ratios(recs, quick, variant=BASE_VARIANT):
     """Per task, the paired ratios vs Keras and the A/A noise band."""
     L = ["## Ratios vs Keras", "",
          "Each ratio is an API's images/sec divided by Keras's from the two runs of the same "
@@ -332,17 +422,18 @@ def md_ratios(recs, quick):
     L += ["", "| Task | tensorpack / Keras | tflearn / Keras | A/A band (keras-aa / Keras) |",
           "|---|---|---|---|"]
     for task in TASKS:
-        g = single_gpus(recs, task)
-        cells = [ratio_text(pair_ratio(recs, task, a, "keras", g), a, "keras", quick)
+        g = single_gpus(recs, task, variant)
+        cells = [ratio_text(pair_ratio(recs, task, a, "keras", g, variant), a, "keras", quick)
                  for a in ("tensorpack", "tflearn")]
-        cells.append(band_text(aa_ratios(recs, task, g)))
+        cells.append(band_text(aa_ratios(recs, task, g, variant)))
         L += [f"| {md(task_label(task, recs))} | " + " | ".join(md(c) for c in cells) + " |"]
     return L + [""]
 
 
-def md_data_parallel(recs):
+def md_data_parallel(recs, variant=BASE_VARIANT):
     """Images/sec and scaling efficiency per device count (no section without a multi-device
     run)."""
+    recs = of_variant(recs, variant)
     multi = [r for r in recs if r["gpus"] > 1]
     if not multi:
         return []
@@ -358,11 +449,11 @@ def md_data_parallel(recs):
         for task in TASKS:
             if not any(r["api"] == api and r["task"] == task for r in multi):
                 continue
-            base_g = 1 if cell_stats(recs, task, api, 1)["runs"] else 0
-            base = cell_stats(recs, task, api, base_g)["median"]
+            base_g = 1 if cell_stats(recs, task, api, 1, variant)["runs"] else 0
+            base = cell_stats(recs, task, api, base_g, variant)["median"]
             cells = []
             for c in counts:
-                st = cell_stats(recs, task, api, c)
+                st = cell_stats(recs, task, api, c, variant)
                 if st["median"] is None:
                     cells.append(cell_text(st))
                     continue
@@ -373,21 +464,26 @@ def md_data_parallel(recs):
     return L + [""]
 
 
-def md_hardware(recs):
-    """Achieved TFLOP/s and % of the measured peak per cell, then any parameter-count mismatch
-    between the model lines and tools/flops.py."""
+def md_hardware(recs, peaks=None, variant=BASE_VARIANT):
+    """Achieved TFLOP/s and % of the measured peak per cell (the peak of its precision, see
+    add_hardware), then any parameter-count mismatch between the model lines and tools/flops.py."""
+    recs = of_variant(recs, variant)
+    peaks = [peaks] if isinstance(peaks, dict) else list(peaks or [])
+    of_peak = ("of the measured fp32 matmul peak" if variant == BASE_VARIANT else
+               "of the measured matmul peak of the runs' precision (their model line's dtype) "
+               "and oneDNN setting")
     L = ["## Hardware limit", "",
          "Achieved training TFLOP/s = images/sec × training FLOPs per image (tools/flops.py: "
          "3 × forward FLOPs less the first layer's gradient w.r.t. the images, never computed; "
          "forward FLOPs = 2 × the multiply-accumulates of the conv and "
          "fully-connected layers, batch norm, ReLU, pooling and softmax ignored), and its share "
-         "of the measured fp32 matmul peak (times the number of GPUs for data-parallel cells).", "",
+         f"{of_peak} (times the number of GPUs for data-parallel cells).", "",
          "| Task | API | devices | image px | GFLOP/img (train) | img/s | TFLOP/s | % of peak |",
          "|---|---|---|---|---|---|---|---|"]
     for task in TASKS:
         for api in APIS:
             for g in sorted({r["gpus"] for r in recs if r["task"] == task and r["api"] == api}):
-                st = cell_stats(recs, task, api, g)
+                st = cell_stats(recs, task, api, g, variant)
                 if not st["ok"]:
                     continue
                 r0 = st["ok"][0]
@@ -399,11 +495,73 @@ def md_hardware(recs):
                       f"{'cpu' if g == 0 else g} | {r0['image_size']} | "
                       f"{gf if gf is not None else 'n/a'} | {fmt_ips(st['median'])} | "
                       f"{f'{tfl:.4f}' if tfl is not None else 'n/a'} | "
-                      f"{f'{statistics.median(pct):.1f}%' if pct else 'n/a (no peak)'} |"]
+                      f"{f'{statistics.median(pct):.1f}%' if pct else no_peak(st['ok'], peaks)} |"]
     notes = md_flop_count_notes(recs)
     if notes:
         L += ["", "Model/FLOP-count mismatches:", ""] + notes
     return L + [""]
+
+
+def no_peak(runs, peaks):
+    """The % of peak cell of runs without a measured peak of their precision."""
+    if not peaks:
+        return "n/a (no peak)"
+    model = runs[0]["lines"].get("model", {})
+    dtype = str(model.get("dtype") or "float32")
+    onednn = model.get("onednn")
+    if onednn is not None and any(peak_dtype(p) == dtype for p in peaks):
+        on = str(onednn).lower() in ("1", "true")
+        return f"— (no {dtype} peak measured with oneDNN {'on' if on else 'off'})"
+    return f"— (no {dtype} peak measured)"
+
+
+def md_speedups(recs, variants, quick):
+    """Per task, device count and API, each variant's images/sec over that of each variant of the
+    sweep whose parts are a proper subset of its own (rules.speedup_bases), paired by repeat."""
+    L = ["## Variant speed-ups", "",
+         "Each variant's images/sec divided by that of each variant of this sweep whose parts are "
+         "a proper subset of its own (fp32 has none: amp+onednn is shown over fp32 and over "
+         "onednn), for the same task, API and device count, from the two runs of the same repeat "
+         "(an API's variants run back to back, their order rotating from one repeat to the next), "
+         "shown as the median over repeats with its min–max and the number of pairs; a run "
+         "flagged busy takes no part. No winner is named here. For context, the A/A band: how far "
+         "Keras's script differed from itself (keras-aa / Keras) in each of the two variants."]
+    if quick:
+        L += ["", "Smoke test: the ratios are shown for completeness and compare nothing."]
+    rows = []
+    for task in TASKS:
+        for g in sorted({r["gpus"] for r in recs if r["task"] == task}):
+            for api in APIS:
+                for v in variants:
+                    for b in speedup_bases(v, variants):
+                        if not (cell_stats(recs, task, api, g, v)["runs"]
+                                and cell_stats(recs, task, api, g, b)["runs"]):
+                            continue
+                        vr = variant_ratio(recs, task, api, g, v, b)
+                        bands = (f"{band_short(aa_ratios(recs, task, g, v))} ({v}); "
+                                 f"{band_short(aa_ratios(recs, task, g, b))} ({b})")
+                        cells = [md(task_label(task, recs)), device_label(recs, task, g, v),
+                                 API_LABEL[api], f"`{v}` / `{b}`", md(speedup_text(vr, quick)),
+                                 md(bands)]
+                        rows += ["| " + " | ".join(cells) + " |"]
+    if rows:
+        L += ["", "| Task | device | API | variant / base | speed-up | A/A band (variant; base) |",
+              "|---|---|---|---|---|---|"] + rows
+    else:
+        L += ["", "No pair of variants to show: no variant of this sweep has another one's parts "
+              "as a proper subset (fp32 in --variants gives every other variant a base), or no "
+              "API ran in both."]
+    return L + [""]
+
+
+def md_variant(recs, variant, quick, peaks):
+    """One variant's sections (single device, ratios, data parallel, hardware limit, API
+    properties) under a heading of its own, their headings one level down."""
+    L = [f"## Variant `{variant}`", "", f"{variant_label(variant)}.", ""]
+    body = (md_single_device(recs, quick, variant) + md_ratios(recs, quick, variant)
+            + md_data_parallel(recs, variant) + md_hardware(recs, peaks, variant)
+            + md_api_properties(recs, variant))
+    return L + ["#" + line if line.startswith("## ") else line for line in body]
 
 
 def md_flop_count_notes(recs):
@@ -426,7 +584,7 @@ def md_flop_count_notes(recs):
     return notes
 
 
-def md_api_properties(recs):
+def md_api_properties(recs, variant=BASE_VARIANT):
     """The API_KEYS of the model lines per task, device count and API: shown, never compared."""
     L = ["## API properties", "",
          "Differences that stay because they are the API, as each script's `model` line reports "
@@ -437,7 +595,7 @@ def md_api_properties(recs):
          "— marks an API without a run or a run whose model line lacks the key. The keys that "
          "must be equal are checked above (fairness)."]
     rows = []
-    for (task, g), keys in api_properties(recs).items():
+    for (task, g), keys in api_properties(recs, variant).items():
         for key in API_KEYS:
             vals = keys[key]
             if all(v == {"none"} for v in vals.values()):
@@ -511,14 +669,22 @@ def md_ignored(sweep):
     return L + [""]
 
 
-def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
+def write_md(d, recs, peaks, fair, info, exit_status, sweep=None):
+    """results.md: with fp32 runs only, each section once; with several variants, the variant
+    speed-ups, then each variant's sections under a heading of its own."""
     sweep = sweep or {"ignored": [], "junk": [], "missing": []}
     quick = is_quick(recs)
-    L = (md_header(recs, peak, info) + md_mixed(sweep) + md_fairness(fair)
-         + md_single_device(recs, quick)
-         + md_ratios(recs, quick) + md_data_parallel(recs) + md_hardware(recs)
-         + md_api_properties(recs) + md_machine_load(recs) + md_failed(recs, sweep)
-         + md_ignored(sweep))
+    variants = variants_in(recs) or [BASE_VARIANT]
+    multi = variants != [BASE_VARIANT]
+    L = md_header(recs, peaks, info) + md_mixed(sweep) + md_fairness(fair, multi)
+    if multi:
+        L += md_speedups(recs, variants, quick)
+        for v in variants:
+            L += md_variant(recs, v, quick, peaks)
+    else:
+        L += (md_single_device(recs, quick) + md_ratios(recs, quick) + md_data_parallel(recs)
+              + md_hardware(recs, peaks) + md_api_properties(recs))
+    L += md_machine_load(recs) + md_failed(recs, sweep) + md_ignored(sweep)
     L += [f"Collector exit status: {exit_status} (0 ok, 1 a run failed or is missing, a log cannot "
           "be placed, or the runs are mixed; 3 fairness mismatch)."]
     with open(os.path.join(d, "results.md"), "w") as f:
@@ -526,7 +692,7 @@ def write_md(d, recs, peak, fair, info, exit_status, sweep=None):
 
 
 # ---- results.csv, results.json, results.png -----------------------------------------------------
-CSV_FIELDS = ("file", "cell", "task", "api", "gpus", "repeat", "status", "reason",
+CSV_FIELDS = ("file", "cell", "task", "api", "gpus", "variant", "repeat", "status", "reason",
               "images_per_sec", "spread_pct", "epochs_timed", "epochs_images_per_sec", "image_size",
               "batch", "params", "optimizer", "lr", "dtype", "data_format", "device", "data",
               "load1_start", "load1_end", "other_cpu_start", "other_cpu_end", "load_warning",
@@ -555,29 +721,51 @@ def write_json(d, recs, peak, fair, info, exit_status, sweep=None):
         json.dump({"generated_at": datetime.datetime.now().astimezone().isoformat(),
                    "machine": info, "versions": versions(recs), "commit": git_commit(),
                    "mixed": [{"key": k, "values": v} for k, v in sweep.get("mixed", [])],
-                   "peak": peak, "fairness_mismatches": fair, "exit_status": exit_status,
+                   "peak": peak, "peaks": sweep.get("peaks", [peak] if peak else []),
+                   "variants": variants_in(recs), "fairness_mismatches": fair,
+                   "exit_status": exit_status,
                    "runs": recs, "ignored": sweep["ignored"], "junk": sweep["junk"],
                    "missing": [{"cell": c, "repeat": r} for c, r in sweep["missing"]]}, f, indent=1)
 
 
 def write_png(d, recs, info, peak):
     """Per task, each API's throughput relative to Keras: the median of the paired ratios over
-    repeats with their min–max as whiskers, a line at 1.0 and the A/A noise band shaded."""
+    repeats with their min–max as whiskers, a line at 1.0 and the A/A noise band shaded; one panel
+    per variant (variants are never mixed in one group)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     quick = is_quick(recs)
+    variants = variants_in(recs) or [BASE_VARIANT]
+    fig, axes = plt.subplots(len(variants), 1, figsize=(10, 5.5 * len(variants)), squeeze=False)
+    for ax, variant in zip(axes[:, 0], variants):
+        png_panel(ax, recs, variant, quick)
+        title = f"Single-device training throughput relative to Keras — {info['label']}"
+        if len(variants) > 1:
+            title = f"Variant {variant}: " + title
+        if quick:
+            title = "SMOKE TEST (--quick): no comparison — " + title
+        ax.set_title(title, fontsize=10)
+    fig.text(0.01, 0.01, "markers: median over repeats of the paired ratio API / Keras; whiskers: "
+             "min–max of the pairs; filled: established (beyond the A/A band, see results.md); "
+             "absolute figures: results.md", fontsize=7, color="0.3")
+    fig.tight_layout(rect=(0, 0.03 / len(variants), 1, 1))
+    fig.savefig(os.path.join(d, "results.png"), dpi=110)
+    plt.close(fig)
+
+
+def png_panel(ax, recs, variant, quick):
+    """One variant's panel of results.png."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
     others = [a for a in APIS if a != "keras"]
     colors = {"tensorpack": "#1f77b4", "tflearn": "#2ca02c"}
     offset = {a: (i - (len(others) - 1) / 2) * 0.22 for i, a in enumerate(others)}
-    fig, ax = plt.subplots(figsize=(10, 5.5))
     ax.axhline(1.0, color="#d62728", lw=1.5, label="Keras (= 1.0)", zorder=1)
     extremes = [1.0]
     for t, task in enumerate(TASKS):
-        g = single_gpus(recs, task)
-        aa = aa_ratios(recs, task, g)
+        g = single_gpus(recs, task, variant)
+        aa = aa_ratios(recs, task, g, variant)
         if aa:
             band = max(abs(math.log(v)) for _, v in aa)
             lo, hi = math.exp(-band), math.exp(band)
@@ -591,7 +779,7 @@ def write_png(d, recs, info, peak):
                         ha="center", va="bottom", fontsize=7, color="0.4")
         for api in others:
             x = t + offset[api]
-            pr = pair_ratio(recs, task, api, "keras", g)
+            pr = pair_ratio(recs, task, api, "keras", g, variant)
             if pr["median"] is None:
                 ax.text(x, 0.02, "no\npair", ha="center", va="bottom", fontsize=7,
                         transform=ax.get_xaxis_transform(), color="0.4")
@@ -624,20 +812,11 @@ def write_png(d, recs, info, peak):
     labels = []
     for task in TASKS:
         lab = task_label(task, recs).replace(" (", "\n(")
-        labels.append(lab + f"\n({device_label(recs, task, single_gpus(recs, task))})")
+        g = single_gpus(recs, task, variant)
+        labels.append(lab + f"\n({device_label(recs, task, g, variant)})")
     ax.set_xticklabels(labels, fontsize=9)
     ax.set_ylabel("images/sec relative to Keras (log scale)")
-    fig.text(0.01, 0.01, "markers: median over repeats of the paired ratio API / Keras; whiskers: "
-             "min–max of the pairs; filled: established (beyond the A/A band, see results.md); "
-             "absolute figures: results.md", fontsize=7, color="0.3")
-    title = f"Single-device training throughput relative to Keras — {info['label']}"
-    if quick:
-        title = "SMOKE TEST (--quick): no comparison — " + title
-    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.savefig(os.path.join(d, "results.png"), dpi=110)
-    plt.close(fig)
 
 
 # ---- command line -------------------------------------------------------------------------------
@@ -648,17 +827,17 @@ def collect(d):
     """Write the four results files into a temporary folder inside d, then rename each into d
     once all are complete: a collector that fails leaves the previous results whole."""
     sweep = read_sweep(d)
-    recs, peak = sweep["recs"], sweep["peak"]
+    recs, peak, peaks = sweep["recs"], sweep["peak"], sweep["peaks"]
     for j in sweep["junk"]:
         print(f"collect.py: warning: skipped logs/{j['file']}: {j['reason']}", file=sys.stderr)
-    add_hardware(recs, peak)
+    add_hardware(recs, peaks)
     fair = fairness(recs)
     failed = (any(r["status"] == "failed" for r in recs) or sweep["missing"]
               or any(g["problem"] for g in sweep["ignored"]) or sweep["mixed"])
     exit_status = EXIT_FAIRNESS if fair else EXIT_FAILED if failed else EXIT_OK
-    info = machine(recs, peak)
+    info = machine(recs, peak or (peaks[0] if peaks else None))
     with tempfile.TemporaryDirectory(dir=d, prefix=".results-") as tmp:
-        write_md(tmp, recs, peak, fair, info, exit_status, sweep)
+        write_md(tmp, recs, peaks, fair, info, exit_status, sweep)
         write_csv(tmp, recs)
         write_json(tmp, recs, peak, fair, info, exit_status, sweep)
         write_png(tmp, recs, info, peak)

@@ -3,11 +3,16 @@
 - parsing: the logfmt lines of a sweep's logs (parse_line, convert, read_lines, read_log);
 - the one rule for "ok" (verdict, timed_epochs), shared by the collector and run_all.sh;
 - which logs count: file name and `run` line (log_identity), plan.txt and settings.txt (read_plan,
-  settings_differ, read_sweep), the peak (read_peak), busy-machine flags (load_warning);
+  settings_differ, read_sweep), the peaks per precision (read_peaks, peak_for), busy-machine
+  flags (load_warning);
 - fairness: the must-be-equal keys of the `model` lines (FAIR_KEYS, ALIASES, norm_value,
   fairness) and the API properties shown but not compared (API_KEYS, api_properties);
 - the winner: paired ratios per repeat against the A/A noise band (paired, aa_ratios, pair_ratio,
-  decide, false_winner_chance, fastest, cell_stats, single_gpus, is_quick).
+  decide, false_winner_chance, fastest, cell_stats, single_gpus, is_quick);
+- variants (VARIANT_PARTS, canonical_variant, variant_parts, cell_name): a cell's variant is the
+  last part of its name (<task>.<api>.g<N>.<variant>, none for fp32); the verdict fails a run whose
+  model line contradicts it (variant_problem), every grouping above is per task, device count and
+  variant, and variant_ratio pairs two variants of one cell by repeat (the speed-up table).
 """
 import math
 import os
@@ -31,7 +36,8 @@ KNOWN_APIS = tuple(dict.fromkeys(APIS + tuple(FRAMEWORK_OF)))
 # reaches the device (queue, queue+staging, tf.data, feed_dict), batch norm (fused, composite,
 # none) and the kind of variables (resource, reference).
 FAIR_KEYS = ("replicas", "device", "batch", "image_size", "optimizer", "params", "lr", "rho",
-             "momentum", "epsilon", "clip", "dtype", "data_format", "intra_threads", "xla", "onednn")
+             "momentum", "epsilon", "clip", "dtype", "loss_scale", "data_format", "intra_threads",
+             "xla", "onednn")
 API_KEYS = ("input", "bn", "variables")
 # Each framework spells a value its own way (the scripts read it from the live objects): the
 # update kernel's name (tensorpack, tflearn: RMSProp, GradientDescent) or the Keras optimizer's
@@ -54,7 +60,18 @@ _PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|\S*)')
 _GLOG = re.compile(r"^[IWEF]\d{4} ")  # TensorFlow's C++ log prefix: not a Python error
 _ERROR = re.compile(r"(\b\w*(Error|Exception)\b|\berror:|Killed|Traceback)")
 _LOGNAME = re.compile(r"^(?P<cell>.+)\.r(?P<rep>\d+)$")
-_CELL = re.compile(r"(?P<task>[^.]+)\.(?P<api>[^.]+)\.g(?P<gpus>\d+)")
+_CELL = re.compile(r"(?P<task>[^.]+)\.(?P<api>[^.]+)\.g(?P<gpus>\d+)(?:\.(?P<variant>[^.]+))?")
+_PEAK_LOG = re.compile(r"peak(\.[\w+-]+)?\.log")  # logs/peak.log, logs/peak.onednn.log
+
+# ---- variants: what a cell runs besides its task, API and device count --------------------------
+# A variant is fp32 (the scripts' defaults) or a set of parts joined by "+", in this order: amp
+# (--amp: mixed precision), xla (--xla), onednn (TF_ENABLE_ONEDNN_OPTS=1 in the run's environment),
+# nchw (--data-format channels_first; not tflearn, whose layers are NHWC only).
+BASE_VARIANT = "fp32"
+VARIANT_PARTS = ("amp", "xla", "onednn", "nchw")
+NHWC_ONLY_APIS = ("tflearn",)
+ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS=1"
+MIXED_DTYPES = ("bfloat16", "float16")
 
 
 # ---- parsing ------------------------------------------------------------------------------------
@@ -114,16 +131,113 @@ def error_line(lines):
 
 
 def split_cell(cell):
-    """(task, api, gpus) of a cell name <task>.<api>.g<N>, or None if it is not one."""
+    """(task, api, gpus) of a cell name <task>.<api>.g<N>[.<variant>], or None if it is not one
+    (or its variant is not a canonical one: variant_of says which)."""
     m = _CELL.fullmatch(str(cell))
-    return (m.group("task"), m.group("api"), int(m.group("gpus"))) if m else None
+    if not m or (m.group("variant") is not None and not is_variant_suffix(m.group("variant"))):
+        return None
+    return m.group("task"), m.group("api"), int(m.group("gpus"))
+
+
+def variant_of(cell):
+    """The variant of a cell name: its fifth part, BASE_VARIANT when it has none; None when the
+    name is no cell name or its variant is not canonical."""
+    m = _CELL.fullmatch(str(cell))
+    if not m:
+        return None
+    v = m.group("variant")
+    return BASE_VARIANT if v is None else v if is_variant_suffix(v) else None
+
+
+def is_variant_suffix(v):
+    """A variant that a cell name may end with: canonical, and not fp32 (fp32 cells have none)."""
+    try:
+        return canonical_variant(v) == v != BASE_VARIANT
+    except ValueError:
+        return False
+
+
+def canonical_variant(name):
+    """The canonical spelling of a variant (parts in VARIANT_PARTS order: xla+amp -> amp+xla), or
+    ValueError with what is wrong with it."""
+    if name == BASE_VARIANT:
+        return name
+    if not name:
+        raise ValueError("an empty variant")
+    parts = name.split("+")
+    for part in parts:
+        if part == BASE_VARIANT:
+            raise ValueError(f"'{name}': fp32 is the variant without parts, it joins no other")
+        if part not in VARIANT_PARTS:
+            raise ValueError(f"'{name}': unknown part '{part}' (parts: {', '.join(VARIANT_PARTS)}, "
+                             "joined by +; or fp32)")
+        if parts.count(part) > 1:
+            raise ValueError(f"'{name}': part '{part}' given twice")
+    return "+".join(p for p in VARIANT_PARTS if p in parts)
+
+
+def variant_parts(variant):
+    """The parts of a canonical variant: () for fp32."""
+    return () if variant == BASE_VARIANT else tuple(variant.split("+"))
+
+
+def cell_name(task, api, gpus, variant=BASE_VARIANT):
+    return f"{task}.{api}.g{gpus}" + ("" if variant == BASE_VARIANT else f".{variant}")
+
+
+def variant_key(variant):
+    """Sort key: fp32 first, then by number of parts, then in VARIANT_PARTS order."""
+    parts = variant_parts(variant)
+    return len(parts), [VARIANT_PARTS.index(p) for p in parts]
+
+
+def rec_variant(r):
+    """A run record's variant (records built without one, by hand or by older code: fp32)."""
+    return r.get("variant") or BASE_VARIANT
+
+
+def variant_problem(model, variant, cell):
+    """'' or why a model line contradicts the cell's variant. A part the variant has must show in
+    the line: amp -> dtype bfloat16 or float16 (float16 with loss scaling: loss_scale not none),
+    xla -> xla=True, nchw -> data_format channels_first, onednn -> onednn=True. A part it lacks
+    must not: dtype float32, xla=False, channels_last (oneDNN is then TensorFlow's default, not
+    checked); a key missing from the line (an older log) is accepted for a part the variant
+    lacks, never for one it has."""
+    parts = variant_parts(variant)
+
+    def said(key):
+        v = model.get(key)
+        return None if v is None else norm_value(v, key)
+    dtype = said("dtype")
+    if "amp" in parts:
+        if dtype not in MIXED_DTYPES:
+            return (f"mixed precision did not apply (dtype={model.get('dtype', '(missing)')}), "
+                    f"the cell {cell} needs bfloat16 or float16")
+        if dtype == "float16" and said("loss_scale") in (None, "none"):
+            return (f"dtype=float16 without loss scaling (loss_scale="
+                    f"{model.get('loss_scale', '(missing)')}), the cell {cell} needs it")
+    elif dtype not in (None, "float32"):
+        return f"model line says dtype={model['dtype']}, the cell {cell} (no amp) needs float32"
+    checks = (("xla", "xla", "true", "false"),
+              ("nchw", "data_format", "channels_first", "channels_last"),
+              ("onednn", "onednn", "true", None))
+    for part, key, on, off in checks:
+        want, v = (on if part in parts else off), said(key)
+        if want is None or v == want or (v is None and part not in parts):
+            continue
+        shown = model.get(key, "(missing)")
+        if part == "onednn":
+            return f"oneDNN did not apply (onednn={shown}), the cell {cell} needs onednn=True"
+        return (f"model line says {key}={shown}, the cell {cell} needs "
+                f"{key}={'True' if want == 'true' else 'False' if want == 'false' else want}")
+    return ""
 
 
 def is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
+def verdict(lines, epochs, task, api, gpus, rc, ended, error="", variant=BASE_VARIANT):
     """(status, reason) of one run: THE rule for "ok", shared by the collector and run_all.sh.
 
     `lines` maps a kind to the key=values of its (last) line, `epochs` holds the throughput lines
@@ -132,8 +246,10 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
     exited 0, has run_end (when `ended`), a summary whose images_per_sec is a finite positive
     number equal to the median of its timed epochs' throughput lines (timed_epochs()), and a
     model line of the cell's task, API (FRAMEWORK_OF) and device count whose replicas is
-    max(gpus, 1). Anything else is "failed", with the first reason found.
+    max(gpus, 1) and which does not contradict the cell's variant (variant_problem). Anything else
+    is "failed", with the first reason found.
     """
+    cell = cell_name(task, api, gpus, variant)
     end, summ, model = lines.get("run_end", {}), lines.get("summary"), lines.get("model")
     if end.get("status") == "skipped":
         return "skipped", str(end.get("reason", "skipped"))
@@ -171,7 +287,7 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
     for key, value in tags.items():
         if model.get(key) != value:
             return "failed", (f"model line says {key}={model.get(key, '(missing)')}, "
-                              f"the cell {task}.{api}.g{gpus} needs {key}={value}")
+                              f"the cell {cell} needs {key}={value}")
     if model.get("replicas") != max(gpus, 1):
         n, want = model.get("replicas"), max(gpus, 1)
         shown = "(missing)" if n is None else "(empty)" if n == "" else n
@@ -182,15 +298,17 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error=""):
         for key, value in tags.items():
             if key in kv and kv[key] != value:
                 return "failed", (f"{kind} line says {key}={str(kv[key])[:40]}, the cell "
-                                  f"{task}.{api}.g{gpus} needs {key}={value}")
-    return "ok", ""
+                                  f"{cell} needs {key}={value}")
+    problem = variant_problem(model, variant, cell)
+    return ("failed", problem) if problem else ("ok", "")
 
 
-def judge(path, task, api, gpus, rc):
+def judge(path, task, api, gpus, rc, variant=BASE_VARIANT):
     """(status, reason, images/sec or None, {kind: key=values}) of a run that just ended, before
     any run_end line: verdict() on its log, as the sweep and the A/B tools ask it."""
     raw, lines, epochs = read_lines(path)
-    status, reason = verdict(lines, epochs, task, api, gpus, rc, ended=False, error=error_line(raw))
+    status, reason = verdict(lines, epochs, task, api, gpus, rc, ended=False,
+                             error=error_line(raw), variant=variant)
     return status, reason, lines["summary"]["images_per_sec"] if status == "ok" else None, lines
 
 
@@ -233,14 +351,25 @@ def log_identity(name, lines):
     m = _LOGNAME.match(name[:-4])
     run = lines.get("run", {})
     if not m:
-        return None, None, "file name is not <task>.<api>.g<N>.r<repeat>.log"
+        return None, None, "file name is not <task>.<api>.g<N>[.<variant>].r<repeat>.log"
     cell, rep = m.group("cell"), int(m.group("rep"))
     if run and (run.get("cell") != cell or run.get("repeat") != rep):
         return cell, rep, (f"stray: its run line says {run.get('cell')} repeat {run.get('repeat')}, "
                            f"its file name {cell} repeat {rep} (a copied or renamed log?)")
+    named = _CELL.fullmatch(cell)
+    if named and variant_of(cell) is None:
+        v = named.group("variant")
+        if v == BASE_VARIANT:
+            why = "an fp32 cell's name has no variant part"
+        else:
+            try:
+                why = f"a cell name spells it {canonical_variant(v)}"
+            except ValueError as e:
+                why = str(e)
+        return cell, rep, f"unknown variant in {cell}: {why}"
     parts = split_cell(cell)
     if not parts:
-        return cell, rep, f"unknown cell name {cell} (not <task>.<api>.g<N>)"
+        return cell, rep, f"unknown cell name {cell} (not <task>.<api>.g<N>[.<variant>])"
     task, api, _ = parts
     if task not in TASKS:
         return cell, rep, f"unknown task {task} (known: {', '.join(TASKS)})"
@@ -257,12 +386,13 @@ def read_log(path):
     cell = L.get("run", {}).get("cell") or (m.group("cell") if m else rec["file"][:-4])
     task, api, gpus = split_cell(cell) or ("?", "?", 0)
     rec["cell"], rec["task"], rec["api"], rec["gpus"] = cell, task, api, gpus
+    rec["variant"] = variant_of(cell) or BASE_VARIANT
     rec["repeat"] = int(L.get("run", {}).get("repeat") or (int(m.group("rep")) if m else 1))
 
     end, summ = L.get("run_end", {}), L.get("summary")
     rc = end.get("rc") if is_number(end.get("rc")) else None
     rec["status"], rec["reason"] = verdict(L, epochs, task, api, gpus, rc, ended=True,
-                                           error=error_line(raw))
+                                           error=error_line(raw), variant=rec["variant"])
     rec["images_per_sec"] = summ.get("images_per_sec") if summ and rec["status"] == "ok" else None
     rec["epochs_images_per_sec"] = [e.get("images_per_sec") for e in rec["epochs"]]
     rec["spread_pct"], rec["epochs_timed"] = spread(rec["epochs_images_per_sec"])
@@ -306,7 +436,7 @@ def read_plan(d):
             m = re.fullmatch(r"r(\d+) (\S+)", line.strip())
             if m:
                 runs.add((m.group(2), int(m.group(1))))
-    plan = {"runs": runs, "cells": {}, "peak": None, "versions": None}
+    plan = {"runs": runs, "cells": {}, "peak": None, "peaks": {}, "versions": None}
     path = os.path.join(d, "settings.txt")
     if os.path.isfile(path):
         with open(path, errors="replace") as f:
@@ -315,7 +445,10 @@ def read_plan(d):
                 if p and p[0] == "cell" and "cell" in p[1]:
                     plan["cells"][p[1]["cell"]] = {k: v for k, v in p[1].items() if k != "cell"}
                 elif p and p[0] == "peak_probe":
-                    plan["peak"] = p[1]
+                    want = {k: v for k, v in p[1].items() if k != "log"}
+                    plan["peaks"][str(p[1].get("log", "peak.log"))] = want
+                    if p[1].get("log", "peak.log") == "peak.log":
+                        plan["peak"] = want
                 elif p:
                     plan["versions"] = p[1]
     return plan
@@ -339,28 +472,79 @@ def made_otherwise(lines, want, versions=None):
     return f"made otherwise: {'; '.join(diff)}" if diff else ""
 
 
-def read_peak(logdir, plan=None):
-    """(peak line of logs/peak.log or None, '' or why that line is not used)."""
-    path = os.path.join(logdir, "peak.log")
-    if not os.path.isfile(path):
-        return None, ""
-    best, run = peak_line(path)
-    why = made_otherwise({"run": run}, plan["peak"]) if plan and plan["peak"] and best else ""
-    return (None, why) if why else (best, "")
+def is_peak_log(name):
+    """logs/peak.log (the probe in the sweep's environment), logs/peak.onednn.log (under
+    TF_ENABLE_ONEDNN_OPTS=1): tools/peak.py's logs, no run's."""
+    return bool(_PEAK_LOG.fullmatch(name))
 
 
-def peak_line(path):
-    """(the best peak line of a peak log or None, its run line)."""
-    best, run = None, {}
+def read_peaks(logdir, plan=None):
+    """([every usable peak line of the peak logs in logdir, each with "log": its file], [{"file",
+    "reason", "problem": False}] for the peak logs not used: not planned (settings.txt) or made
+    otherwise than planned)."""
+    wanted = (plan or {}).get("peaks") or {}
+    peaks, ignored = [], []
+    for name in sorted(os.listdir(logdir)):
+        path = os.path.join(logdir, name)
+        if not is_peak_log(name) or not os.path.isfile(path):
+            continue
+        lines, run = peak_lines(path)
+        if not lines:
+            continue
+        why = ("" if not wanted else "not in the current plan (settings.txt)" if name not in wanted
+               else made_otherwise({"run": run}, wanted[name]))
+        if why:
+            ignored.append({"file": name, "reason": why, "problem": False})
+        else:
+            peaks += [{**p, "log": name} for p in lines]
+    return peaks, ignored
+
+
+def peak_lines(path):
+    """([the best peak line of each device and dtype in a peak log], its run line). tools/peak.py
+    prints one line per precision it measures (dtype=; float32 when a line has none)."""
+    best, run = {}, {}
     with open(path, errors="replace") as f:
         for line in f:
             p = parse_line(line)
             if p and p[0] == "run":
                 run = p[1]
             if p and p[0] == "peak" and is_number(p[1].get("tflops")) and p[1]["tflops"] > 0:
-                if best is None or p[1]["tflops"] > best["tflops"]:
-                    best = p[1]
-    return best, run
+                key = (p[1].get("device"), peak_dtype(p[1]))
+                if key not in best or p[1]["tflops"] > best[key]["tflops"]:
+                    best[key] = p[1]
+    return list(best.values()), run
+
+
+def peak_dtype(p):
+    return str(p.get("dtype") or "float32")
+
+
+def peak_onednn(p):
+    """Whether oneDNN was on for a peak line (its onednn=1|0), None when it does not say."""
+    v = p.get("onednn")
+    return None if v is None else str(v).lower() in ("1", "true")
+
+
+def primary_peak(peaks):
+    """The float32 peak (logs/peak.log's when there are several): results.json's "peak"."""
+    fp32 = [p for p in peaks if peak_dtype(p) == "float32"]
+    fp32.sort(key=lambda p: (p.get("log") == "peak.log", p["tflops"]), reverse=True)
+    return fp32[0] if fp32 else None
+
+
+def peak_for(rec, peaks):
+    """The measured peak a run is held against: of those whose dtype is its model line's dtype and
+    whose oneDNN setting is its own (a peak or run that does not say matches either), one of its
+    device first, then the best; None when no peak of that precision was measured."""
+    model = rec["lines"].get("model", {})
+    dtype, onednn = str(model.get("dtype") or "float32"), model.get("onednn")
+    onednn = None if onednn is None else str(onednn).lower() in ("1", "true")
+    fits = [p for p in peaks if peak_dtype(p) == dtype
+            and (onednn is None or peak_onednn(p) in (None, onednn))]
+    fits.sort(key=lambda p: (p.get("device") == rec.get("device"), peak_onednn(p) == onednn,
+                             p["tflops"]), reverse=True)
+    return fits[0] if fits else None
 
 
 def makers(recs):
@@ -386,8 +570,9 @@ def makers(recs):
 def read_sweep(d):
     """Everything the collector uses from DIR: the runs that count, and what it set aside.
 
-    Returns {"recs": runs of the current plan made as it wants (ok, failed or skipped), "peak":
-    peak line or None, "mixed": makers(recs) (how the counted runs differ in what made them),
+    Returns {"recs": runs of the current plan made as it wants (ok, failed or skipped), "peaks":
+    the usable peak lines of logs/peak*.log (read_peaks), "peak": the float32 one (primary_peak)
+    or None, "mixed": makers(recs) (how the counted runs differ in what made them),
     "ignored": [{"file", "reason", "problem"}] (logs not used: stale ones of another plan or other
     settings; problem=True for those that cannot be placed: strays, duplicates, unknown names),
     "junk": [{"file", "reason"}] (files in logs/ that are no run log), "missing": [(cell, repeat)]
@@ -398,7 +583,7 @@ def read_sweep(d):
     recs, ignored, junk = [], [], []
     for name in sorted(os.listdir(logdir)):
         path = os.path.join(logdir, name)
-        if not name.endswith(".log") or name == "peak.log":
+        if not name.endswith(".log") or is_peak_log(name):
             continue
         if not os.path.isfile(path):
             junk.append({"file": name, "reason": "not a regular file"})
@@ -432,13 +617,12 @@ def read_sweep(d):
                 ignored.append({"file": r["file"], "problem": True,
                                 "reason": f"duplicate: {len(group)} logs of {cell} repeat {rep} ({files})"})
             recs = [r for r in recs if r not in group]
-    peak, why = read_peak(logdir, plan)
-    if why:
-        ignored.append({"file": "peak.log", "reason": why, "problem": False})
+    peaks, set_aside = read_peaks(logdir, plan)
+    ignored += set_aside
     have = {(r["cell"], r["repeat"]) for r in recs}
     missing = sorted((plan["runs"] - have) if plan else set(), key=lambda cr: (cr[1], cr[0]))
-    return {"recs": recs, "peak": peak, "ignored": ignored, "junk": junk, "missing": missing,
-            "mixed": makers(recs)}
+    return {"recs": recs, "peak": primary_peak(peaks), "peaks": peaks, "ignored": ignored,
+            "junk": junk, "missing": missing, "mixed": makers(recs)}
 
 
 def read_all(d):
@@ -446,10 +630,21 @@ def read_all(d):
     return sweep["recs"], sweep["peak"]
 
 
-# ---- analysis -----------------------------------------------------------------------------------
-def single_gpus(recs, task):
+# ---- analysis: every grouping is per task, device count and variant ----------------------------
+def of_variant(recs, variant=BASE_VARIANT):
+    """The runs of one variant (a record without one is fp32's)."""
+    return [r for r in recs if rec_variant(r) == variant]
+
+
+def variants_in(recs):
+    """The variants the runs have, fp32 first, then by number of parts (variant_key)."""
+    return sorted({rec_variant(r) for r in recs}, key=variant_key)
+
+
+def single_gpus(recs, task, variant=BASE_VARIANT):
     """The device count that means 'single device' for a task: 1 when its gpus=1 runs trained on a
     GPU (by their model lines; or say nothing and there is no CPU run), else 0 (CPU)."""
+    recs = of_variant(recs, variant)
     ones = [r for r in recs if r["task"] == task and r["gpus"] == 1]
     said = {r["device"] for r in ones if r["device"]}
     if "gpu" in said:
@@ -464,8 +659,9 @@ def is_quick(recs):
     return any(r["lines"].get("run", {}).get("mode") == "quick" for r in recs)
 
 
-def cell_stats(recs, task, api, gpus):
-    runs = [r for r in recs if (r["task"], r["api"], r["gpus"]) == (task, api, gpus)]
+def cell_stats(recs, task, api, gpus, variant=BASE_VARIANT):
+    runs = [r for r in of_variant(recs, variant)
+            if (r["task"], r["api"], r["gpus"]) == (task, api, gpus)]
     ok = [r for r in runs if r["status"] == "ok"]
     vals = [float(r["images_per_sec"]) for r in ok]
     return {
@@ -478,21 +674,48 @@ def cell_stats(recs, task, api, gpus):
     }
 
 
-def paired(recs, task, a, b, gpus):
+def paired(recs, task, a, b, gpus, variant=BASE_VARIANT):
     """[(repeat, a/b)] of images/sec for each repeat in which both a and b ran ok on a quiet
     machine: a run flagged busy (load_warning) takes no part in a ratio."""
     by = {}
-    for r in busy_or_clean(recs, task, (a, b), gpus)[1]:
-            by.setdefault(r["repeat"], {})[r["api"]] = float(r["images_per_sec"])
+    for r in busy_or_clean(recs, task, (a, b), gpus, variant)[1]:
+        by.setdefault(r["repeat"], {})[r["api"]] = float(r["images_per_sec"])
     return [(rep, v[a] / v[b]) for rep, v in sorted(by.items())
             if positive(v.get(a)) and positive(v.get(b))]
 
 
-def busy_or_clean(recs, task, apis, gpus):
-    """([busy ok runs], [clean ok runs]) of some APIs of a task and device count."""
+def busy_or_clean(recs, task, apis, gpus, variants=(BASE_VARIANT,)):
+    """([busy ok runs], [clean ok runs]) of some APIs of a task and device count, in one variant
+    (or several: a tuple)."""
+    variants = (variants,) if isinstance(variants, str) else variants
     ok = [r for r in recs if r["task"] == task and r["gpus"] == gpus and r["status"] == "ok"
-          and r["api"] in apis]
+          and r["api"] in apis and rec_variant(r) in variants]
     return [r for r in ok if r["load_warning"]], [r for r in ok if not r["load_warning"]]
+
+
+def variant_ratio(recs, task, api, gpus, a, b):
+    """One API's images/sec in variant a over variant b (a speed-up over b), from the two runs of
+    the same repeat where both ran ok on a quiet machine: {"pairs": [(repeat, a/b)], "repeats",
+    "busy" (ok runs left out as busy), "median", "min", "max"}. No winner is named from it."""
+    busy, clean = busy_or_clean(recs, task, (api,), gpus, (a, b))
+    by = {}
+    for r in clean:
+        by.setdefault(r["repeat"], {})[rec_variant(r)] = float(r["images_per_sec"])
+    pairs = [(rep, v[a] / v[b]) for rep, v in sorted(by.items())
+             if positive(v.get(a)) and positive(v.get(b))]
+    vals = [v for _, v in pairs]
+    repeats = sorted({r["repeat"] for r in recs if (r["task"], r["api"], r["gpus"]) ==
+                      (task, api, gpus) and rec_variant(r) in (a, b)})
+    return {"pairs": pairs, "repeats": repeats, "busy": len(busy),
+            "median": statistics.median(vals) if vals else None,
+            "min": min(vals) if vals else None, "max": max(vals) if vals else None}
+
+
+def speedup_bases(variant, variants):
+    """The variants of a sweep a variant is shown over in the speed-up table: those whose parts
+    are a proper subset of its own (fp32, with none, under every other one)."""
+    mine = set(variant_parts(variant))
+    return [b for b in variants if set(variant_parts(b)) < mine]
 
 
 def positive(x):
@@ -545,34 +768,35 @@ def percent(frac):
     return f"{100 * frac:.1f} %"
 
 
-def aa_ratios(recs, task, gpus):
-    """keras-aa / keras per repeat: the A/A pairs of a task and device count."""
-    return paired(recs, task, AA_API, "keras", gpus)
+def aa_ratios(recs, task, gpus, variant=BASE_VARIANT):
+    """keras-aa / keras per repeat: the A/A pairs of a task, device count and variant."""
+    return paired(recs, task, AA_API, "keras", gpus, variant)
 
 
-def pair_ratio(recs, task, a, b, gpus):
+def pair_ratio(recs, task, a, b, gpus, variant=BASE_VARIANT):
     """Ratio a/b of images/sec from each repeat where both ran ok on a quiet machine: median,
     range, whether the difference is established beyond the A/A noise band (see decide), and
     "busy": how many ok runs (of a, b and the A/A run) were left out as flagged busy."""
-    pairs = paired(recs, task, a, b, gpus)
-    aa = aa_ratios(recs, task, gpus)
-    repeats = sorted({r["repeat"] for r in recs if r["task"] == task and r["gpus"] == gpus
-                      and r["api"] in (a, b)})
+    pairs = paired(recs, task, a, b, gpus, variant)
+    aa = aa_ratios(recs, task, gpus, variant)
+    repeats = sorted({r["repeat"] for r in of_variant(recs, variant) if r["task"] == task
+                      and r["gpus"] == gpus and r["api"] in (a, b)})
     verdict = decide([v for _, v in pairs], [v for _, v in aa])
     vals = [v for _, v in pairs]
-    busy = len(busy_or_clean(recs, task, (a, b, AA_API), gpus)[0])
+    busy = len(busy_or_clean(recs, task, (a, b, AA_API), gpus, variant)[0])
     return {"pairs": pairs, "repeats": repeats, "aa_pairs": aa, "busy": busy,
             "median": statistics.median(vals) if vals else None,
             "min": min(vals) if vals else None, "max": max(vals) if vals else None, **verdict}
 
 
-def fastest(recs, task, gpus):
+def fastest(recs, task, gpus, variant=BASE_VARIANT):
     """The API that beats every other API with an established paired ratio > 1, else None."""
-    apis = [a for a in APIS if cell_stats(recs, task, a, gpus)["values"]]
+    apis = [a for a in APIS if cell_stats(recs, task, a, gpus, variant)["values"]]
     if len(apis) < 2:
         return None
     for a in apis:
-        if all((pr := pair_ratio(recs, task, a, b, gpus))["established"] and pr["min"] > 1.0
+        if all((pr := pair_ratio(recs, task, a, b, gpus, variant))["established"]
+               and pr["min"] > 1.0
                for b in apis if b != a):
             return a
     return None
@@ -591,15 +815,17 @@ def norm_value(v, key=None):
 
 
 def fairness(recs):
-    """Differences in the must-be-equal keys (FAIR_KEYS) of the `model` lines of one task and
-    device count, as a list of findings {"task", "gpus", "key", "values": {api: [values]}}. A key
-    that some runs have and others lack is a mismatch (shown as "absent"). The API_KEYS are not
+    """Differences in the must-be-equal keys (FAIR_KEYS) of the `model` lines of one task, device
+    count and variant, as a list of findings {"task", "gpus", "variant", "key", "values": {api:
+    [values]}}. A key that some runs have and others lack is a mismatch (shown as "absent"); one
+    that no run of the group has (an older log's) is not compared. The API_KEYS are not
     compared."""
     out = []
     for task in TASKS:
         runs = [r for r in recs if r["task"] == task and "model" in r["lines"]]
-        for g in sorted({r["gpus"] for r in runs}):
-            group = [r for r in runs if r["gpus"] == g]
+        for g, variant in sorted({(r["gpus"], rec_variant(r)) for r in runs},
+                                 key=lambda gv: (gv[0], variant_key(gv[1]))):
+            group = [r for r in runs if r["gpus"] == g and rec_variant(r) == variant]
             for key in FAIR_KEYS:
                 seen = {}
                 for r in group:
@@ -607,19 +833,20 @@ def fairness(recs):
                     norm, shown = (None, "absent") if v is None else (norm_value(v, key), str(v))
                     seen.setdefault(r["api"], {}).setdefault(norm, shown)
                 if len({n for vs in seen.values() for n in vs}) > 1:
-                    out.append({"task": task, "gpus": g, "key": key,
+                    out.append({"task": task, "gpus": g, "variant": variant, "key": key,
                                 "values": {api: sorted(vs.values()) for api, vs in seen.items()}})
     return out
 
 
-def api_properties(recs):
+def api_properties(recs, variant=BASE_VARIANT):
     """The API_KEYS of the model lines, shown and never compared: {(task, gpus): {key: {api:
     {values}}}} for every key, per task and device count with a run of the APIS (the A/A run
-    repeats Keras's), in TASKS and device-count order; None stands for a run whose model line
-    lacks the key. Runs without a model line add nothing."""
+    repeats Keras's) in the variant, in TASKS and device-count order; None stands for a run whose
+    model line lacks the key. Runs without a model line add nothing."""
     out = {}
     for task in TASKS:
-        runs = [r for r in recs if r["task"] == task and r["api"] in APIS and "model" in r["lines"]]
+        runs = [r for r in of_variant(recs, variant) if r["task"] == task and r["api"] in APIS
+                and "model" in r["lines"]]
         for g in sorted({r["gpus"] for r in runs}):
             keys = out[task, g] = {key: {} for key in API_KEYS}
             for r in (r for r in runs if r["gpus"] == g):

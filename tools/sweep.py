@@ -3,7 +3,8 @@
 
 ./run_all.sh sets up the environment and hands every argument to this module (./run_all.sh --help
 lists them). The pipeline:
-- the plan: cells x repeats, the API order rotated per repeat, with the A/A run (plan());
+- the plan: cells x variants x repeats, the API order rotated per repeat, each API's variants back
+  to back in an order rotated per repeat too, with the A/A run (plan());
 - what each run must be made by: the command, and the hashes of the script and bench.py, the tree's
   uncommitted edits, the interpreter and its libraries' versions, the host (the plan's `want`,
   written to DIR/settings.txt before anything runs);
@@ -22,6 +23,7 @@ import fcntl
 import fnmatch
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -59,6 +61,12 @@ PEAK_LIMIT_S = 180
 # cells without tflearn: data parallel, or a narrower --only).
 API_ORDER = rules.APIS + (rules.AA_API,)
 SINGLE_DEVICE_APIS = ("tflearn",)  # no data-parallel trainer: only NUM_GPU 0 or 1
+# What each part of a variant (rules.VARIANT_PARTS) adds to a cell's command, and to its
+# environment (onednn: TensorFlow reads TF_ENABLE_ONEDNN_OPTS when it starts). nchw cells are not
+# planned for rules.NHWC_ONLY_APIS (tflearn: its layers are NHWC only; its scripts exit 2).
+VARIANT_ARGS = {"amp": ["--amp"], "xla": ["--xla"], "nchw": ["--data-format", "channels_first"],
+                "onednn": []}
+VARIANT_ENV = {"onednn": rules.ONEDNN_ENV}
 DEFAULT_REPEAT, QUICK_REPEAT = 3, 1  # 3: enough pairs for an established ratio
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR_PLACEHOLDER = "<cifar-data>"  # the data folder in `args`: its path is not what made a run
@@ -69,15 +77,29 @@ INTERRUPT_GRACE_S = 5
 
 DESCRIPTION = """\
 Runs every benchmark cell, each run in its own process group under a time limit, keeps each run's
-whole output in DIR/logs/<cell>.r<repeat>.log, measures the fp32 matmul peak (DIR/logs/peak.log),
-then runs tools/collect.py DIR (results.md, results.csv, results.json, results.png).
+whole output in DIR/logs/<cell>.r<repeat>.log, measures the matmul peak of each precision
+(DIR/logs/peak.log; DIR/logs/peak.onednn.log under TF_ENABLE_ONEDNN_OPTS=1 when some variants
+force oneDNN on and others do not), then runs tools/collect.py DIR (results.md, results.csv,
+results.json, results.png).
 
-Cells are named <task>.<api>.g<NUM_GPU>, e.g. cifar10-cnn.keras.g0, resnet50.tensorpack.g2:
+Cells are named <task>.<api>.g<NUM_GPU>[.<variant>], e.g. cifar10-cnn.keras.g0,
+resnet50.tensorpack.g2, vgg16.keras.g0.amp+onednn:
   task: cifar10-cnn | alexnet | vgg16 | resnet50
   api:  tensorpack | keras | tflearn | keras-aa
   g0 = trained on the CPU; gN = N devices in data parallel. keras-aa runs the Keras script again
   (an A/A run): the spread of keras-aa/keras across repeats is the noise band a difference between
-  APIs must exceed before the collector names a winner."""
+  APIs must exceed before the collector names a winner.
+  variant (--variants): none for fp32 (the scripts' defaults), else its parts joined by + in the
+  order amp, xla, onednn, nchw:
+    amp     --amp: mixed precision (bfloat16 on a CPU, float16 on a GPU)
+    xla     --xla: XLA compiles the step
+    onednn  TF_ENABLE_ONEDNN_OPTS=1 in the run's environment: TensorFlow's oneDNN CPU kernels on
+            (without it, TensorFlow's default for the CPU, or what the environment says)
+    nchw    --data-format channels_first (not planned for tflearn: its layers are NHWC only)
+  The collector fails a run whose model line contradicts its variant (e.g. dtype=float32 in an amp
+  cell), compares the APIs within each variant, and shows each variant's speed-up over every
+  variant of the sweep whose parts are a proper subset of its own (results.md, "Variant
+  speed-ups": amp+onednn over fp32 and over onednn), paired by repeat, median and min-max."""
 
 EPILOG = """\
 Per-task settings (GPU / CPU / quick arguments and time limits) are the table at the top of
@@ -117,13 +139,21 @@ missing, stray, duplicate or mixed log, or failed); 3 the collector found a fair
 2 bad input or DIR in use by another sweep; 130 / 143 / 129 interrupted by SIGINT / SIGTERM /
 SIGHUP.
 
-Environment (for tuning and tests): RUN_ALL_EXTRA_ARGS_<cell with . and - as _> appends arguments
-to that cell's command (e.g. RUN_ALL_EXTRA_ARGS_cifar10_cnn_keras_g0='--epochs 0' makes that cell
-fail with exit 2); RUN_ALL_TIMEOUT_S overrides every time limit; RUN_ALL_NGPU overrides the number
-of GPUs found; RUN_ALL_CIFAR_URL the CIFAR-10 download address; RUN_ALL_IDLE_SAMPLE_S the
-other_cpu sampling time in seconds (default 1, at most 10); RUN_ALL_PYTHON the interpreter that
-runs the benchmark scripts and the peak probe (default: the one running this sweep; tests use a
-stand-in). Counts and limits are decimal whole numbers; a bad value is exit 2."""
+Environment (for tuning and tests): RUN_ALL_EXTRA_ARGS appends arguments to every cell's command
+(e.g. RUN_ALL_EXTRA_ARGS='--steps 20 --epochs 3'); RUN_ALL_EXTRA_ARGS_<cell, every character but
+letters and digits as _> appends arguments to that cell's command after them (e.g.
+RUN_ALL_EXTRA_ARGS_cifar10_cnn_keras_g0='--epochs 0' makes that cell fail with exit 2;
+RUN_ALL_EXTRA_ARGS_vgg16_keras_g0_amp_onednn for vgg16.keras.g0.amp+onednn); both are recorded
+in the run's arguments, so resume treats them as part of what made it. RUN_ALL_TIMEOUT_S
+overrides every time limit; RUN_ALL_NGPU overrides the number of GPUs found; RUN_ALL_CIFAR_URL the
+CIFAR-10 download address; RUN_ALL_IDLE_SAMPLE_S the other_cpu sampling time in seconds (default
+1, at most 10); RUN_ALL_PYTHON the interpreter that runs the benchmark scripts and the peak probe
+(default: the one running this sweep; tests use a stand-in). Counts and limits are decimal whole
+numbers; a bad value is exit 2.
+
+A cell of a variant with onednn runs with TF_ENABLE_ONEDNN_OPTS=1 added to its environment: its
+printed command starts with `env TF_ENABLE_ONEDNN_OPTS=1`, and its run line records
+env="TF_ENABLE_ONEDNN_OPTS=1" (resume keeps a run only if it was made so)."""
 
 
 class Bad(Exception):
@@ -152,8 +182,8 @@ def parser():
                    "only counts 0 and 1. On a machine without GPUs a count N >= 1 runs N replicas "
                    "on the CPU.")
     p.add_argument("--only", metavar="PATTERN", help="run only the cells matching PATTERN: a "
-                   "shell glob against the whole cell name ('cifar10-cnn.*', '*.keras.g1') or a "
-                   "substring "
+                   "shell glob against the whole cell name ('cifar10-cnn.*', '*.keras.g1', "
+                   "'*.amp+onednn') or a substring "
                    "('resnet50', 'tflearn'); several patterns separated by commas. The substring "
                    "'keras' selects both keras and keras-aa cells; without keras-aa no ratio can "
                    "be established.")
@@ -170,6 +200,15 @@ def parser():
                    "missing; without it the CIFAR cells are SKIPPED (not failed). Generated data "
                    "(tools/make_cifar_data.py DIR, marked by a GENERATED file) is labelled "
                    "\"generated CIFAR-format data\" in the results.")
+    p.add_argument("--variants", metavar="LIST", help="comma-separated variants to run each "
+                   "cell in (default: fp32): fp32 (the scripts' defaults) or parts joined by + "
+                   "from amp (--amp), xla (--xla), onednn (TF_ENABLE_ONEDNN_OPTS=1), nchw "
+                   "(--data-format channels_first), e.g. 'fp32,amp,amp+onednn'; xla+amp is "
+                   "amp+xla. Each variant is its own set of cells, named <cell>.<variant> "
+                   "(fp32's keep their plain names); nchw cells are not planned for tflearn. "
+                   "Within a repeat an API's variants run back to back, their order rotating "
+                   "from one repeat to the next, so that a variant's speed-up (results.md) pairs "
+                   "runs made next to each other.")
     p.add_argument("--dry-run", action="store_true", help="print the plan, every run's command "
                    "and time limit, and an estimate of the sweep's time; write nothing")
     return p
@@ -213,17 +252,43 @@ def config(argv, env):
     c.out = Path(os.path.abspath(a.out or ("results/quick" if a.quick else "results/latest")))
     if c.out.exists() and not c.out.is_dir():
         raise Bad(f"--out: '{c.out}' exists and is not a folder")
-    c.extra = {}
+    c.variants = variants(a.variants)
+    c.extra, c.extra_all = {}, []
     for key, value in env.items():
-        if key.startswith("RUN_ALL_EXTRA_ARGS_"):
+        if key == "RUN_ALL_EXTRA_ARGS" or key.startswith("RUN_ALL_EXTRA_ARGS_"):
             try:
-                c.extra[key[len("RUN_ALL_EXTRA_ARGS_"):]] = shlex.split(value)
+                words = shlex.split(value)
             except ValueError as e:
                 raise Bad(f"{key} is not a list of arguments: {e}") from None
-    c.plan = plan(c.counts, c.repeat, c.only)
+            if key == "RUN_ALL_EXTRA_ARGS":
+                c.extra_all = words
+            else:
+                c.extra[key[len("RUN_ALL_EXTRA_ARGS_"):]] = words
+    c.plan = plan(c.counts, c.repeat, c.only, c.variants)
     if not c.plan:
-        raise Bad(f"--only '{c.only}' matches no cell (names look like cifar10-cnn.keras.g0)")
+        raise Bad(f"--only '{c.only}' matches no cell"
+                  + (f" of --variants {','.join(c.variants)}" if c.variants != [rules.BASE_VARIANT]
+                     else "") + " (names look like cifar10-cnn.keras.g0, vgg16.keras.g0.amp)")
     return c
+
+
+def variants(text):
+    """The --variants list, each in its canonical spelling (Bad on a bad, empty or repeated one)."""
+    if text is None:
+        return [rules.BASE_VARIANT]
+    out = []
+    for word in text.split(","):
+        word = word.strip()
+        if not word:
+            raise Bad(f"--variants: an empty entry in '{text}'")
+        try:
+            v = rules.canonical_variant(word)
+        except ValueError as e:
+            raise Bad(f"--variants: {e}") from None
+        if v in out:
+            raise Bad(f"--variants: {v} given twice" + (f" (as {word})" if word != v else ""))
+        out.append(v)
+    return out
 
 
 def gpus_found():
@@ -259,18 +324,31 @@ def selected(cell, only):
     return not only or any(fnmatch.fnmatchcase(cell, p) or p in cell for p in pats)
 
 
-def plan(counts, repeat, only):
+def plan(counts, repeat, only, variants=(rules.BASE_VARIANT,)):
     """[(repeat, cell)] in run order: per repeat, per task and device count, the selected APIs in
-    API_ORDER rotated by one place per repeat."""
+    API_ORDER rotated by one place per repeat, and each API's selected variants back to back, in
+    the order given rotated by one place per repeat."""
     runs = []
     for rep in range(1, repeat + 1):
         for task in rules.TASKS:
             for n in counts:
-                cells = [f"{task}.{api}.g{n}" for api in API_ORDER
-                         if not (n > 1 and api in SINGLE_DEVICE_APIS)
-                         and selected(f"{task}.{api}.g{n}", only)]
-                runs += [(rep, cells[(j + rep - 1) % len(cells)]) for j in range(len(cells))]
+                blocks = []
+                for api in API_ORDER:
+                    if n > 1 and api in SINGLE_DEVICE_APIS:
+                        continue
+                    cells = [rules.cell_name(task, api, n, v) for v in variants
+                             if not (api in rules.NHWC_ONLY_APIS
+                                     and "nchw" in rules.variant_parts(v))]
+                    cells = [cell for cell in cells if selected(cell, only)]
+                    if cells:
+                        blocks.append(rotated(cells, rep - 1))
+                runs += [(rep, cell) for cells in rotated(blocks, rep - 1) for cell in cells]
     return runs
+
+
+def rotated(items, k):
+    k %= len(items) or 1
+    return items[k:] + items[:k]
 
 
 def mode_of(c, gpus):
@@ -290,8 +368,27 @@ def command(c, cell):
     args += SETTINGS[task][mode].split()
     if task == "cifar10-cnn":
         args += ["--data", CIFAR_PLACEHOLDER]
-    args += c.extra.get(cell.replace(".", "_").replace("-", "_"), [])
+    for part in rules.variant_parts(rules.variant_of(cell)):
+        args += VARIANT_ARGS[part]
+    args += c.extra_all + c.extra.get(extra_key(cell), [])
     return script, args, mode, c.timeout or LIMIT_S[mode]
+
+
+def extra_key(cell):
+    """The suffix of a cell's RUN_ALL_EXTRA_ARGS_<...>: every character but ASCII letters and
+    digits as _."""
+    return re.sub(r"[^A-Za-z0-9]", "_", cell)
+
+
+def cell_env(cell):
+    """{name: value} a cell's variant sets in its run's environment."""
+    parts = rules.variant_parts(rules.variant_of(cell))
+    return dict(VARIANT_ENV[p].split("=", 1) for p in parts if p in VARIANT_ENV)
+
+
+def env_words(env):
+    """The `env NAME=VALUE ...` prefix that shows an environment in a printed command."""
+    return ["env", *[f"{k}={v}" for k, v in env.items()]] if env else []
 
 
 def real_args(args, data):
@@ -362,21 +459,40 @@ def interpreter_versions(python):
 
 
 def wants(c, cells, data_generated):
-    """{cell: the run-line keys a kept run must match} and the peak probe's."""
+    """{cell: the run-line keys a kept run must match} and {peak log: the peak probe's}."""
     made = {"python": c.python, "bench_sha": sha(ROOT / "bench.py"), "dirty": dirty(c.out),
             **host()}
     out = {}
     for cell in cells:
         script, args, mode, _ = command(c, cell)
-        want = {"mode": mode, "args": " ".join([script, *args]), "script_sha": sha(ROOT / script),
-                **made}
+        want = {"mode": mode, "args": " ".join([script, *args])}
+        if cell_env(cell):
+            want["env"] = " ".join(env_words(cell_env(cell))[1:])
+        want.update(script_sha=sha(ROOT / script), **made)
         if cell.startswith("cifar10-cnn.") and data_generated is not None:
             want["data_generated"] = int(data_generated)
         out[cell] = want
-    peak = {"mode": "quick" if c.quick else "gpu" if c.ngpu else "cpu",
-            "args": "tools/peak.py" + (" --quick" if c.quick else ""),
-            **{k: made[k] for k in ("python", "cpu", "cores", "gpu_model") if k in made}}
-    return out, peak
+    peaks = {}
+    for name, env in peak_probes(c).items():
+        peaks[name] = {"mode": "quick" if c.quick else "gpu" if c.ngpu else "cpu",
+                       "args": "tools/peak.py" + (" --quick" if c.quick else ""),
+                       **({"env": " ".join(env_words(env)[1:])} if env else {}),
+                       **{k: made[k] for k in ("python", "cpu", "cores", "gpu_model") if k in made}}
+    return out, peaks
+
+
+def peak_probes(c):
+    """{peak log: the environment its probe runs with}: the peak is measured under the oneDNN
+    setting of the cells it serves: logs/peak.log in the sweep's environment for the variants
+    without onednn, logs/peak.onednn.log under TF_ENABLE_ONEDNN_OPTS=1 for those with it (one
+    probe when every planned variant agrees)."""
+    onednn = {"onednn" in rules.variant_parts(rules.variant_of(cell)) for _, cell in c.plan}
+    probes = {}
+    if False in onednn:
+        probes["peak.log"] = {}
+    if True in onednn:
+        probes["peak.onednn.log"] = dict([rules.ONEDNN_ENV.split("=", 1)])
+    return probes
 
 
 # ---- files ---------------------------------------------------------------------------------------
@@ -392,12 +508,14 @@ def write_atomic(path, text):
         raise
 
 
-def write_plan(c, want, peak, versions):
-    """DIR/plan.txt (the runs in order) and DIR/settings.txt (what made each cell's runs)."""
+def write_plan(c, want, peaks, versions):
+    """DIR/plan.txt (the runs in order) and DIR/settings.txt (what made each cell's runs and each
+    peak log)."""
     write_atomic(c.out / "plan.txt", "".join(f"r{rep} {cell}\n" for rep, cell in c.plan))
     lines = ["# written by run_all.sh (tools/sweep.py): what each cell of plan.txt must be made",
-             "# by; tools/collect.py counts only the logs made so",
-             rules.format_line("peak_probe", peak), rules.format_line("versions", versions)]
+             "# by; tools/collect.py counts only the logs made so"]
+    lines += [rules.format_line("peak_probe", {"log": name, **w}) for name, w in peaks.items()]
+    lines += [rules.format_line("versions", versions)]
     lines += [rules.format_line("cell", {"cell": cell, **w}) for cell, w in want.items()]
     write_atomic(c.out / "settings.txt", "\n".join(lines) + "\n")
 
@@ -421,8 +539,8 @@ def usable(path, want, versions, is_peak=False):
     and made as the plan wants (its run line; the versions its run printed)."""
     try:
         if is_peak:
-            best, run = rules.peak_line(path)
-            return best is not None and not rules.made_otherwise({"run": run}, want)
+            found, run = rules.peak_lines(path)
+            return bool(found) and not rules.made_otherwise({"run": run}, want)
         rec = rules.read_log(str(path))
     except OSError:
         return False
@@ -435,8 +553,9 @@ def kept(logs, name, want, versions, is_peak=False):
     current = logs / name
     if current.is_file() and usable(current, want, versions, is_peak):
         return current
+    aside = re.compile(re.escape(name[:-4]) + r"\.\d{8}T\d{6}(-\d+)?\.log")  # move_aside's
     for path in sorted((logs / "old").glob(f"{name[:-4]}.*.log"), reverse=True):
-        if usable(path, want, versions, is_peak):
+        if aside.fullmatch(path.name) and usable(path, want, versions, is_peak):
             if current.exists():
                 move_aside(current)
             path.rename(current)
@@ -478,16 +597,17 @@ def die_with_parent():
         pass
 
 
-def run_child(cmd, log, limit, lock_fd):
-    """Run cmd in a new session with its output appended to log; returns (rc, timed_out). At the
-    time limit, or on a signal to the sweep, the whole group gets SIGTERM, then SIGKILL after a
-    grace; after the child exits, whatever its group left running is killed. rc: the exit code,
-    128 + N for signal N, 124 when timed out."""
+def run_child(cmd, log, limit, lock_fd, env=None):
+    """Run cmd in a new session with its output appended to log, with `env` ({name: value}) added
+    to the sweep's environment; returns (rc, timed_out). At the time limit, or on a signal to the
+    sweep, the whole group gets SIGTERM, then SIGKILL after a grace; after the child exits,
+    whatever its group left running is killed. rc: the exit code, 128 + N for signal N, 124 when
+    timed out."""
     with open(log, "ab") as f:
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=ROOT, start_new_session=True, pass_fds=(lock_fd,),
                                 preexec_fn=die_with_parent,
-                                env={**os.environ, MARK: str(State.lock_path)})
+                                env={**os.environ, **(env or {}), MARK: str(State.lock_path)})
     State.child = proc
     write_lock(lock_fd, group=proc.pid)
     start, stop_at, timed_out = time.monotonic(), None, False
@@ -543,7 +663,8 @@ def end_line(log):
 def verdict_of(log, cell, rc):
     """(status, reason, images/sec) of a run that just ended: the one rule (rules.verdict)."""
     end_line(log)
-    status, reason, ips, _ = rules.judge(log, *rules.split_cell(cell), rc)
+    status, reason, ips, _ = rules.judge(log, *rules.split_cell(cell), rc,
+                                         variant=rules.variant_of(cell))
     if rc == 137 and status == "failed":
         reason = f"killed by SIGKILL (rc 137: out of memory?); {reason}"
     return status, reason, ips
@@ -682,16 +803,26 @@ def estimate(c, todo):
 
 def dry_run(c):
     say(f"plan ({len(c.plan)} runs, GPUs found: {c.ngpu}, device counts: "
-        f"{' '.join(map(str, c.counts))}, repeats: {c.repeat}) -> {c.out} (nothing written)")
+        f"{' '.join(map(str, c.counts))}, repeats: {c.repeat}"
+        + (f", variants: {','.join(c.variants)}" if c.variants != [rules.BASE_VARIANT] else "")
+        + f") -> {c.out} (nothing written)")
     data = c.cifar_data or CIFAR_PLACEHOLDER
     limits = 0
     for rep, cell in c.plan:
         script, args, _, limit = command(c, cell)
         limits += limit
-        say(f"r{rep} {cell}: {' '.join([script, *real_args(args, data)])}  (time limit {limit}s)")
+        shown = env_words(cell_env(cell)) + [script, *real_args(args, data)]
+        say(f"r{rep} {cell}: {' '.join(shown)}  (time limit {limit}s)")
+    for name, env in peak_probes(c).items():
+        probe = env_words(env) + ["tools/peak.py"] + (["--quick"] if c.quick else [])
+        say(f"peak: {' '.join(probe)} -> logs/{name}  (time limit {PEAK_LIMIT_S}s)")
     seconds, how = estimate(c, c.plan)
     say(f"estimate: {'~' + hms(seconds) if seconds is not None else 'unknown'} ({how}); "
         f"the time limits allow at most {hms(limits)}")
+    if seconds is not None and len(c.variants) > 1:
+        each = [f"{v} ~{hms(estimate(c, [rc for rc in c.plan if rules.variant_of(rc[1]) == v])[0])}"
+                for v in c.variants if any(rules.variant_of(cell) == v for _, cell in c.plan)]
+        say(f"estimate per variant: {', '.join(each)}")
     return 0
 
 
@@ -722,25 +853,19 @@ def sweep_locked(c, lock_fd, psutil):
     if generated:
         say(f"CIFAR-10: {data} holds generated CIFAR-format data; its figures are labelled so")
     versions = interpreter_versions(c.python)
-    want, peak_want = wants(c, cells, generated)
-    write_plan(c, want, peak_want, versions)
+    want, peak_wants = wants(c, cells, generated)
+    write_plan(c, want, peak_wants, versions)
     todo = [(rep, cell) for rep, cell in c.plan
             if not kept(logs, f"{cell}.r{rep}.log", want[cell], versions)]
     say(f"run_all: {len(c.plan)} runs planned ({len(c.plan) - len(todo)} done already), settings: "
-        f"{peak_want['mode']}, GPUs found: {c.ngpu}, device counts: "
-        f"{' '.join(map(str, c.counts))}, repeats: {c.repeat}, out: {c.out}")
+        f"{mode_of(c, 1)}, GPUs found: {c.ngpu}, device counts: "
+        f"{' '.join(map(str, c.counts))}, repeats: {c.repeat}, variants: {','.join(c.variants)}, "
+        f"out: {c.out}")
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
 
-    if not kept(logs, "peak.log", peak_want, None, is_peak=True):
-        peak = logs / "peak.log"
-        if peak.exists():
-            move_aside(peak)
-        say(f"measuring the fp32 matmul peak ({peak_want['args']}) ...")
-        peak.write_text(rules.format_line("run", {"cell": "peak", "repeat": 1, "start": now_iso(),
-                                                  **peak_want}) + "\n")
-        rc, _ = run_child([c.python, *peak_want["args"].split()], peak, PEAK_LIMIT_S, lock_fd)
-        found = rules.read_peak(str(logs))[0]
-        say(rules.format_line("peak", found) if found else f"peak: no result (rc {rc}), see {peak}")
+    for name, env in peak_probes(c).items():
+        if not kept(logs, name, peak_wants[name], None, is_peak=True):
+            measure_peak(c, logs / name, peak_wants[name], env, lock_fd)
 
     failed, done, run_seconds, t0 = False, 0, 0.0, time.monotonic()
     for k, (rep, cell) in enumerate(c.plan, 1):
@@ -776,6 +901,22 @@ def sweep_locked(c, lock_fd, psutil):
     return 1 if failed or crc != 0 else 0
 
 
+def measure_peak(c, log, want, env, lock_fd):
+    """tools/peak.py into `log` (a run line first, as for a cell), under `env`."""
+    if log.exists():
+        move_aside(log)
+    shown = " ".join(env_words(env) + [want["args"]])
+    say(f"measuring the matmul peak of each precision ({shown}) -> logs/{log.name} ...")
+    log.write_text(rules.format_line("run", {"cell": "peak", "repeat": 1, "start": now_iso(),
+                                             **want}) + "\n")
+    rc, _ = run_child([c.python, *want["args"].split()], log, PEAK_LIMIT_S, lock_fd, env=env)
+    found = rules.peak_lines(log)[0]
+    for line in found:
+        say(rules.format_line("peak", line))
+    if not found:
+        say(f"peak: no result (rc {rc}), see {log}")
+
+
 def run_one(c, rep, cell, want, data, skip_why, commit, lock_fd, psutil):
     """Make one planned run and record it; returns its status (None: interrupted before it
     started, nothing written)."""
@@ -798,7 +939,7 @@ def run_one(c, rep, cell, want, data, skip_why, commit, lock_fd, psutil):
             **want, **now}
     if data and cell.startswith("cifar10-cnn."):
         head["data"] = data
-    head["cmd"] = shlex.join(full)
+    head["cmd"] = shlex.join(env_words(cell_env(cell)) + full)
     log.write_text(rules.format_line("run", head) + "\n")
     end = {"cell": cell, "repeat": rep}
     if skip:
@@ -812,7 +953,7 @@ def run_one(c, rep, cell, want, data, skip_why, commit, lock_fd, psutil):
         rc, status, reason = "na", "failed", f"script not found: {script}"
         log.open("a").write(reason + "\n")
     else:
-        rc, timed_out = run_child(full, log, limit, lock_fd)
+        rc, timed_out = run_child(full, log, limit, lock_fd, env=cell_env(cell))
         if State.signal_rc:
             status = "interrupted"
             reason = f"interrupted (signal to run_all.sh; exit {State.signal_rc})"
