@@ -35,6 +35,11 @@ TASKS = {"cifar10-cnn": ("cifar10-cnn",), "imagenet": ("alexnet", "vgg16", "resn
 MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # smaller: a pool gets no input
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 GRAPH_MODE = ("tensorpack", "tflearn")  # TF1 graphs, run by a tf.compat.v1 session
+FORMATS = ("channels_last", "channels_first")  # NHWC, NCHW
+# TensorFlow's mixed-precision graph rewrites (a session config's rewrite_options): float16 on
+# NVIDIA GPUs, bfloat16 on CPUs (the latter only where TensorFlow runs its oneDNN kernels).
+AMP_REWRITE = {"gpu": "auto_mixed_precision", "cpu": "auto_mixed_precision_onednn_bfloat16"}
+AMP_DTYPE = {"gpu": "float16", "cpu": "bfloat16"}
 HYPER = {"lr": "lr", "alpha": "lr", "rho": "rho", "momentum": "momentum", "epsilon": "epsilon"}
 run = argparse.Namespace()  # this process's run: its arguments, device, steps and epoch rates
 # The libraries whose versions a run reports, as {module: distribution}: those it imported.
@@ -71,6 +76,12 @@ def parser(family, doc):
         p.add_argument("--data", help="folder holding cifar-10-batches-py/ (default: download)")
     p.add_argument("--xla", action="store_true",
                    help="compile with XLA (off by default, in every API)")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision: bfloat16 on the CPU, float16 (with loss scaling) on a "
+                        "GPU; variables and the loss stay float32")
+    p.add_argument("--data-format", choices=FORMATS, default="channels_last",
+                   help="layout of the convolutions (channels_first: not in tflearn, and on the "
+                        "CPU only with oneDNN)")
     return p
 
 
@@ -105,6 +116,8 @@ def parse(family, framework, doc, argv=None):
     args.image_size = args.image_size if family == "imagenet" else 32  # CIFAR-10 is 32x32
     args.batch = args.batch or (32 if args.task == "resnet50" else 64)
     args.framework, args.replicas = framework, max(args.num_gpu, 1)
+    if args.data_format == "channels_first" and framework == "tflearn":
+        fail("--data-format channels_first: tflearn's layers are NHWC (channels_last) only")
     if args.num_gpu == 0:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
     if args.xla and framework in GRAPH_MODE:  # TensorFlow's auto-clustering, on CPUs too
@@ -132,6 +145,35 @@ def device_rule(framework, num_gpu, gpus, xla=False):
     return device, None, None
 
 
+def cpu_rule(framework, amp, data_format, onednn_on, avx512):
+    """What a CPU cannot train without TensorFlow's oneDNN kernels (or, for bfloat16 in NCHW,
+    without AVX-512, where oneDNN runs bfloat16): None, or the one line why."""
+    if onednn_on and amp and data_format == "channels_first" and not avx512:
+        return ("--amp with --data-format channels_first on the CPU needs AVX-512: oneDNN runs "
+                "bfloat16 only there, and TensorFlow's own bfloat16 kernels are NHWC only")
+    if onednn_on:
+        return None
+    if data_format == "channels_first":
+        return ("--data-format channels_first on the CPU needs TensorFlow's oneDNN kernels, off "
+                "here: its own CPU kernels are NHWC only (Conv2DCustomBackpropFilterOp, "
+                "MaxPoolingOp); set TF_ENABLE_ONEDNN_OPTS=1")
+    if amp and framework in GRAPH_MODE:
+        return ("--amp on the CPU needs TensorFlow's oneDNN kernels, off here: its bfloat16 graph "
+                "rewrite (auto_mixed_precision_onednn_bfloat16) runs only with them; set "
+                "TF_ENABLE_ONEDNN_OPTS=1")
+    return None
+
+
+def cpu_flags():
+    """The CPU's feature flags (/proc/cpuinfo), empty where they cannot be read."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].split() for line in f
+                         if line.startswith("flags")), [])
+    except OSError:
+        return []
+
+
 def device(gpus, logical_cpus=False):
     """Apply the device rules to the visible GPUs (a count or TensorFlow's list of them):
     returns "gpu" or "cpu", or exits 2 with one line. With NUM_GPU > 1 replicas and no GPU, and
@@ -141,6 +183,11 @@ def device(gpus, logical_cpus=False):
     run.device, error, warning = device_rule(run.args.framework, n, gpus, run.args.xla)
     if error:
         fail(error)
+    if run.device == "cpu" and (run.args.amp or run.args.data_format == "channels_first"):
+        error = cpu_rule(run.args.framework, run.args.amp, run.args.data_format, onednn(),
+                         "avx512f" in cpu_flags())
+        if error:
+            fail(error)
     if warning:
         print(warning, file=sys.stderr, flush=True)
     if warning and logical_cpus:
@@ -220,6 +267,9 @@ def epoch_end(loss):
 
 
 def train_end():
+    """The summary line, after at least one epoch (a run that failed before has none)."""
+    if not run.rates:
+        return
     print(f"\nsummary {run.tag} images_per_sec={median_rate(run.rates):.1f}", flush=True)
 
 
@@ -265,7 +315,8 @@ def bn_kind(op_types):
 
 
 def variables_kind(op_types):
-    """TF2 resource variables (VarHandleOp) or TF1 reference variables (VariableV2)."""
+    """TF2 resource variables (VarHandleOp) or TF1 reference variables (VariableV2), from the op
+    types of a graph's trainable variables."""
     if "VarHandleOp" in op_types:
         return "resource"
     return "reference" if "VariableV2" in op_types or "Variable" in op_types else "none"
@@ -284,22 +335,58 @@ def hyperparameters(arg_names, values):
 # ---- the fingerprint: readers --------------------------------------------------------------------
 
 def _constant(tensor):
-    """The value of a constant tensor, through Identity and Cast; None when it is not one."""
+    """The value of a constant tensor, through Identity, Cast and a function's captured inputs
+    (float16 loss scaling applies the update inside a cond branch); None when it is not one."""
     import tensorflow as tf
+    while tensor.op.type in ("Identity", "Cast", "Placeholder"):
+        if tensor.op.type != "Placeholder":
+            tensor = tensor.op.inputs[0]
+            continue
+        outer = [e for e, i in getattr(tensor.graph, "captures", ()) if i.name == tensor.name]
+        if not outer:
+            return None
+        tensor = outer[0]
     op = tensor.op
-    while op.type in ("Identity", "Cast"):
-        op = op.inputs[0].op
     return tf.make_ndarray(op.get_attr("value")) if op.type == "Const" else None
+
+
+def _update_op(graph):
+    """The optimizer's update kernel in a TF1 graph, or in a function it calls (a cond branch)."""
+    graphs = [graph] + [f.graph for f in graph._functions.values() if hasattr(f, "graph")]
+    return next(o for g in graphs for o in g.get_operations()
+                if re.fullmatch(r"(Resource)?Apply\w+", o.type))
+
+
+def amp_rule(rewrite_on, device, onednn_on, gpu_cc=None):
+    """The dtype that TensorFlow's mixed-precision graph rewrite gives a TF1 graph's convs, or None
+    when it does not rewrite: float16 on GPUs of compute capability 7.0 or newer, bfloat16 on a
+    CPU only while oneDNN's kernels run (rewrite_on: the device's AMP_REWRITE is ON)."""
+    if not rewrite_on:
+        return None
+    if device == "cpu":
+        return AMP_DTYPE["cpu"] if onednn_on else None
+    return AMP_DTYPE["gpu"] if gpu_cc and tuple(gpu_cc) >= (7, 0) else None
+
+
+def _gpu_cc():
+    """The oldest compute capability among the visible GPUs, or None."""
+    import tensorflow as tf
+    ccs = [tf.config.experimental.get_device_details(g).get("compute_capability")
+           for g in tf.config.list_physical_devices("GPU")]
+    return min(ccs) if ccs and all(ccs) else None
 
 
 def graph_keys(sess, replicas):
     """The fingerprint of a TF1 graph that trains in `sess`: its update kernel and that kernel's
-    inputs, TensorFlow's clip_by_global_norm, the first Conv2D op, the session config."""
+    inputs, TensorFlow's clip_by_global_norm, the first Conv2D op, the session config (its
+    mixed-precision rewrite: the dtype is the one TensorFlow's rule gives the convs), the dynamic
+    loss scale's variable."""
     import tensorflow as tf
     graph, config = sess.graph, sess._config or tf.compat.v1.ConfigProto()
     ops = graph.get_operations()
     types = {o.type for o in ops}
-    apply = next(o for o in ops if re.fullmatch(r"(Resource)?Apply\w+", o.type))
+    apply = _update_op(graph)
+    rewrites = config.graph_options.rewrite_options
     names = [a.name for a in apply.op_def.input_arg]
     conv = next(o for o in ops if o.type == "Conv2D")
     clip = [o for o in ops if re.search(r"(^|/)clip_by_global_norm(_\d+)?/mul$", o.name)]
@@ -310,11 +397,16 @@ def graph_keys(sess, replicas):
         params=sum(v.shape.num_elements() for v in trainable),
         **hyperparameters(names, [_constant(t) for t in apply.inputs]),
         clip=number(_constant(clip[0].inputs[0])) if clip else "none",
-        dtype=conv.get_attr("T").name, data_format=conv.get_attr("data_format").decode(),
+        dtype=amp_rule(getattr(rewrites, AMP_REWRITE[run.device]) == 1, run.device, onednn(),
+                       _gpu_cc()) or conv.get_attr("T").name,
+        loss_scale="dynamic" if any(o.name.endswith("current_loss_scale") and o.type in
+                                    ("VarHandleOp", "VariableV2") for o in ops) else "none",
+        data_format=conv.get_attr("data_format").decode(),
         intra_threads=config.intra_op_parallelism_threads,
         xla=xla_rule(config.graph_options.optimizer_options.global_jit_level,
                      os.environ.get("TF_XLA_FLAGS", ""), run.device), onednn=onednn(),
-        input=input_kind(types), bn=bn_kind(types), variables=variables_kind(types))
+        input=input_kind(types), bn=bn_kind(types),
+        variables=variables_kind({v.op.type for v in trainable}))
 
 
 def _keras_input():
@@ -330,11 +422,13 @@ def _keras_input():
 
 def keras_keys(model):
     """The fingerprint of a compiled Keras model, read from it, its optimizer, its distribution
-    strategy, its first Conv2D layer and its traced forward pass."""
+    strategy, its first Conv2D layer and its traced forward pass. The optimizer is the one inside
+    the loss scaling that compile() adds for float16."""
     import keras
     import numpy as np
     import tensorflow as tf
-    opt = model.optimizer
+    scaled = isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    opt = model.optimizer.inner_optimizer if scaled else model.optimizer
     conv = next(l for l in model.layers if isinstance(l, keras.layers.Conv2D))
     spec = tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype)
     types = {o.type for o in tf.function(model).get_concrete_function(spec).graph.get_operations()}
@@ -347,7 +441,8 @@ def keras_keys(model):
            (("lr", "learning_rate"), ("rho", "rho"), ("momentum", "momentum"),
             ("epsilon", "epsilon"))},
         clip=next((number(c) for c in (opt.global_clipnorm, opt.clipnorm) if c), "none"),
-        dtype=conv.compute_dtype, data_format=conv.data_format,
+        dtype=conv.compute_dtype, loss_scale="dynamic" if scaled else "none",
+        data_format=conv.data_format,
         intra_threads=tf.config.threading.get_intra_op_parallelism_threads(),
         xla=model.jit_compile, onednn=onednn(), input=_keras_input(), bn=bn_kind(types),
         variables="resource" if hasattr(weight, "handle") else type(weight).__name__)

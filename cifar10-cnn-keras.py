@@ -15,6 +15,10 @@ DEVICE = bench.device(tf.config.list_physical_devices("GPU"), logical_cpus=True)
 strategy = tf.distribute.get_strategy()  # the default: one device
 if args.num_gpu > 1:  # NUM_GPU replicas in data parallel
     strategy = tf.distribute.MirroredStrategy([f"/{DEVICE}:{i}" for i in range(args.num_gpu)])
+if args.amp:  # Keras's mixed precision (compile() adds loss scaling for float16)
+    policy = "mixed_float16" if DEVICE == "gpu" else "mixed_bfloat16"
+    keras.mixed_precision.set_global_policy(policy)
+keras.config.set_image_data_format(args.data_format)  # the layers' layout (default channels_last)
 
 # ---- data: the real CIFAR-10 training set, through Keras's own loader --------------------------
 with bench.cifar_data():
@@ -33,6 +37,7 @@ y = np.reshape(y, -1)[:n].astype("int32")
 with strategy.scope():
     model = keras.Sequential([
         keras.Input((32, 32, 3)),
+        layers.Permute((3, 1, 2)) if args.data_format == "channels_first" else layers.Identity(),
         layers.Conv2D(32, 3, padding="same", activation="relu"),
         layers.Conv2D(32, 3, padding="valid", activation="relu"),
         layers.MaxPooling2D(2),
@@ -45,6 +50,7 @@ with strategy.scope():
         layers.Dense(512, activation="relu"),
         layers.Dropout(0.5),
         layers.Dense(10),
+        layers.Activation("linear", dtype="float32"),  # the logits in float32, for the loss
     ])
     model.compile(
         optimizer=keras.optimizers.RMSprop(1e-4),

@@ -9,11 +9,14 @@ args = bench.parse("cifar10-cnn", "tensorpack", __doc__)
 # ---- framework and devices ---------------------------------------------------------------------
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tensorpack's layers need Keras 2 (tf-keras)
 import tensorflow as tf
+from tensorflow.core.protobuf.rewriter_config_pb2 import RewriterConfig
 from tensorpack import *
 
 DEVICE = bench.device(tf.config.list_physical_devices("GPU"))
 config = get_default_sess_config()  # tensorpack's session settings, but not its 1 intra-op
 config.intra_op_parallelism_threads = 0  # thread (tuned for GPUs): TensorFlow's default, all cores
+if args.amp:  # TensorFlow's mixed-precision graph rewrite for DEVICE (bench.AMP_REWRITE names it)
+    setattr(config.graph_options.rewrite_options, bench.AMP_REWRITE[DEVICE], RewriterConfig.ON)
 
 # ---- data: the real CIFAR-10 training set, through tensorpack's own loader -----------------------
 with bench.cifar_data():
@@ -30,6 +33,8 @@ class Model(ModelDesc):
                 tf.TensorSpec([None], tf.int32, "label")]
 
     def build_graph(self, image, label):
+        if args.data_format == "channels_first":
+            image = tf.transpose(image, [0, 3, 1, 2])  # NHWC batches -> NCHW
         with argscope(Conv2D, activation=tf.nn.relu):
             logits = (LinearWrap(image)
                       .Conv2D("conv1", 32, 3, padding="same")
@@ -49,7 +54,9 @@ class Model(ModelDesc):
         return cost
 
     def optimizer(self):  # rho (decay) 0.9 and momentum 0 by default; epsilon as Keras's
-        return tf.compat.v1.train.RMSPropOptimizer(1e-4, epsilon=1e-7)
+        opt = tf.compat.v1.train.RMSPropOptimizer(1e-4, epsilon=1e-7)
+        return (tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer(opt, "dynamic")
+                if args.amp and DEVICE == "gpu" else opt)  # float16: dynamic loss scaling
 
 
 # ---- timing: tensorpack's callback around each epoch, bench's clock ------------------------------
@@ -70,7 +77,7 @@ class Throughput(Callback):
 # ---- train: on a GPU, StagingInput prefetches the batches (with 2+ towers tensorpack adds it) ----
 data = StagingInput(QueueInput(df)) if DEVICE == "gpu" else QueueInput(df)
 trainer = SyncMultiGPUTrainerReplicated(args.num_gpu) if args.num_gpu > 1 else SimpleTrainer()
-launch_train_with_config(TrainConfig(
-    model=Model(), data=data, session_config=config,
-    callbacks=[Throughput()],  # tensorpack adds its default callbacks after ours
-    steps_per_epoch=STEPS, max_epoch=args.epochs), trainer)
+with argscope([Conv2D, MaxPooling], data_format=args.data_format):
+    launch_train_with_config(TrainConfig(  # tensorpack adds its default callbacks after ours
+        model=Model(), data=data, session_config=config, callbacks=[Throughput()],
+        steps_per_epoch=STEPS, max_epoch=args.epochs), trainer)

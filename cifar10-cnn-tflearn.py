@@ -10,6 +10,7 @@ import numpy as np
 import PIL.Image
 import tensorflow as tf
 import tensorflow.python.util.nest as nest
+from tensorflow.core.protobuf.rewriter_config_pb2 import RewriterConfig
 
 nest.is_sequence = nest.is_nested  # tflearn 0.5.0 imports the name TensorFlow 2.21 renamed
 PIL.Image.ANTIALIAS = PIL.Image.LANCZOS  # ... and the resampling filter Pillow 10 renamed
@@ -18,6 +19,9 @@ from tflearn.datasets.cifar10 import load_batch, load_data
 from tflearn.layers import conv_2d, dropout, fully_connected, input_data, max_pool_2d, regression
 
 DEVICE = bench.device(tf.config.list_physical_devices("GPU"))  # no data parallel in tflearn
+config = tflearn.init_graph()  # tflearn's session settings: all cores, TensorFlow's default
+if args.amp:  # TensorFlow's mixed-precision graph rewrite for DEVICE (bench.AMP_REWRITE names it)
+    setattr(config.graph_options.rewrite_options, bench.AMP_REWRITE[DEVICE], RewriterConfig.ON)
 
 # ---- data: the real CIFAR-10 training set, through tflearn's own loader --------------------------
 with bench.cifar_data():
@@ -44,8 +48,13 @@ net = dropout(net, 0.75)
 net = fully_connected(net, 512, activation="relu")  # flattens its input
 net = dropout(net, 0.5)
 net = fully_connected(net, 10)
-net = regression(net, optimizer=tflearn.RMSProp(1e-4, epsilon=1e-7),
-                 loss="softmax_categorical_crossentropy", metric=None,  # no accuracy op
+optimizer = tflearn.RMSProp(1e-4, epsilon=1e-7)
+if args.amp and DEVICE == "gpu":  # float16: TensorFlow's dynamic loss scaling around its optimizer
+    optimizer.build()
+    optimizer = tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer(
+        optimizer.get_tensor(), "dynamic")
+net = regression(net, optimizer=optimizer, loss="softmax_categorical_crossentropy",
+                 metric=None,  # no accuracy op
                  to_one_hot=True, n_classes=10)  # from integer labels
 model = tflearn.DNN(net, clip_gradients=0)  # tflearn clips at global norm 5 unless told not to
 

@@ -14,6 +14,10 @@ DEVICE = bench.device(tf.config.list_physical_devices("GPU"), logical_cpus=True)
 strategy = tf.distribute.get_strategy()  # the default: one device
 if args.num_gpu > 1:  # NUM_GPU replicas in data parallel
     strategy = tf.distribute.MirroredStrategy([f"/{DEVICE}:{i}" for i in range(args.num_gpu)])
+if args.amp:  # Keras's mixed precision (compile() adds loss scaling for float16)
+    policy = "mixed_float16" if DEVICE == "gpu" else "mixed_bfloat16"
+    keras.mixed_precision.set_global_policy(policy)
+keras.config.set_image_data_format(args.data_format)  # the layers' layout (default channels_last)
 
 # ---- data: one fixed global batch, on the host, repeated by tf.data ------------------------------
 S = args.image_size
@@ -21,6 +25,7 @@ x, y = bench.fake_imagenet(args.batch * args.replicas)  # the global batch; fit(
 data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
 
 # ---- model: the same layers in all three scripts; every conv and fc 4096 ends in a ReLU --------
+AXIS = 1 if args.data_format == "channels_first" else -1  # the channels, for batch norm
 def alexnet(x):
     x = layers.Conv2D(64, 11, strides=4, activation="relu")(x)
     x = layers.MaxPooling2D(3, 2)(x)
@@ -45,7 +50,7 @@ def classifier(x):  # AlexNet's and VGG16's
     return layers.Dense(1000)(x)
 def conv_bn(x, filters, size, stride=1):  # ResNet50's convs: no bias, then batch norm
     x = layers.Conv2D(filters, size, strides=stride, padding="same", use_bias=False)(x)
-    return layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)
+    return layers.BatchNormalization(axis=AXIS, momentum=0.9, epsilon=1e-5)(x)
 def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a projection shortcut
     x = layers.ReLU()(conv_bn(x, 64, 7, 2))
     x = layers.MaxPooling2D(3, 2, padding="same")(x)
@@ -59,7 +64,10 @@ def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a pr
 
 with strategy.scope():
     inputs = keras.Input((S, S, 3))
-    logits = globals()[args.model](layers.Rescaling(1 / 255)(inputs))  # to [0, 1] first
+    x = layers.Rescaling(1 / 255)(inputs)  # to [0, 1] first
+    if args.data_format == "channels_first":
+        x = layers.Permute((3, 1, 2))(x)  # NHWC batches -> NCHW
+    logits = layers.Activation("linear", dtype="float32")(globals()[args.model](x))  # for the loss
     model = keras.Model(inputs, logits)
     opt = optimizers.SGD(1e-3) if args.model == "resnet50" else optimizers.RMSprop(1e-3)
     model.compile(optimizer=opt, jit_compile=args.xla,  # not "auto": XLA on exactly one GPU

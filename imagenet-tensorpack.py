@@ -9,10 +9,13 @@ args = bench.parse("imagenet", "tensorpack", __doc__)
 # ---- framework and devices ---------------------------------------------------------------------
 os.environ["TF_USE_LEGACY_KERAS"] = "1"  # tensorpack's layers need Keras 2 (tf-keras)
 import tensorflow as tf
+from tensorflow.core.protobuf.rewriter_config_pb2 import RewriterConfig
 from tensorpack import *
 DEVICE = bench.device(tf.config.list_physical_devices("GPU"))
 config = get_default_sess_config()  # tensorpack's session settings, but not its 1 intra-op
 config.intra_op_parallelism_threads = 0  # thread (tuned for GPUs): TensorFlow's default, all cores
+if args.amp:  # TensorFlow's mixed-precision graph rewrite for DEVICE (bench.AMP_REWRITE names it)
+    setattr(config.graph_options.rewrite_options, bench.AMP_REWRITE[DEVICE], RewriterConfig.ON)
 
 # ---- data: one fixed batch, made by tensorpack's FakeData and repeated by its QueueInput ---------
 S, B = args.image_size, args.batch  # one batch, made once: pixels in [0, 255), valid labels
@@ -62,14 +65,19 @@ class Model(ModelDesc):
     def inputs(self):
         return [tf.TensorSpec([None, S, S, 3], "float32", "x"), tf.TensorSpec([None], "int64", "y")]
     def build_graph(self, x, y):
-        logits = globals()[args.model](x / 255.0)  # to [0, 1] as the first op
+        x = x / 255.0  # to [0, 1] as the first op
+        if args.data_format == "channels_first":
+            x = tf.transpose(x, [0, 3, 1, 2])  # NHWC batches -> NCHW
+        logits = globals()[args.model](x)
         loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
         cost = tf.reduce_mean(loss, name="cost")
         summary.add_moving_summary(cost)  # tensorpack's running average, reported per epoch
         return cost
     def optimizer(self):  # RMSprop: rho (decay) 0.9 and momentum 0 by default; epsilon as Keras's
-        return (tf.compat.v1.train.GradientDescentOptimizer(1e-3) if args.model == "resnet50"
-                else tf.compat.v1.train.RMSPropOptimizer(1e-3, epsilon=1e-7))
+        opt = (tf.compat.v1.train.GradientDescentOptimizer(1e-3) if args.model == "resnet50"
+               else tf.compat.v1.train.RMSPropOptimizer(1e-3, epsilon=1e-7))
+        return (tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer(opt, "dynamic")
+                if args.amp and DEVICE == "gpu" else opt)  # float16: dynamic loss scaling
 
 # ---- timing: tensorpack's callback around each epoch, bench's clock ------------------------------
 class Throughput(Callback):
@@ -85,6 +93,7 @@ class Throughput(Callback):
 # ---- train: on a GPU, StagingInput prefetches the batches (with 2+ towers tensorpack adds it) ----
 data = StagingInput(QueueInput(df)) if DEVICE == "gpu" else QueueInput(df)
 trainer = SyncMultiGPUTrainerReplicated(args.num_gpu) if args.num_gpu > 1 else SimpleTrainer()
-launch_train_with_config(TrainConfig(model=Model(), data=data, session_config=config,
-                                     callbacks=[Throughput()],  # + tensorpack's default callbacks
-                                     steps_per_epoch=args.steps, max_epoch=args.epochs), trainer)
+with argscope([Conv2D, MaxPooling, BatchNorm, GlobalAvgPooling], data_format=args.data_format):
+    launch_train_with_config(TrainConfig(  # tensorpack adds its default callbacks after ours
+        model=Model(), data=data, session_config=config, callbacks=[Throughput()],
+        steps_per_epoch=args.steps, max_epoch=args.epochs), trainer)

@@ -10,11 +10,15 @@ import numpy as np
 import PIL.Image
 import tensorflow as tf
 import tensorflow.python.util.nest as nest
+from tensorflow.core.protobuf.rewriter_config_pb2 import RewriterConfig
 nest.is_sequence = nest.is_nested  # tflearn 0.5.0 imports the name TensorFlow 2.21 renamed
 PIL.Image.ANTIALIAS = PIL.Image.LANCZOS  # ... and the resampling filter Pillow 10 renamed
 import tflearn
 from tflearn.layers import *
 DEVICE = bench.device(tf.config.list_physical_devices("GPU"))  # no data parallel in tflearn
+config = tflearn.init_graph()  # tflearn's session settings: all cores, TensorFlow's default
+if args.amp:  # TensorFlow's mixed-precision graph rewrite for DEVICE (bench.AMP_REWRITE names it)
+    setattr(config.graph_options.rewrite_options, bench.AMP_REWRITE[DEVICE], RewriterConfig.ON)
 
 # ---- data: one fixed batch, on the host, fed by DNN.fit's feed threads ---------------------------
 class Cycle:  # fit() takes len(X) as the epoch and feeds X[batch_ids]: --steps batches of rows
@@ -64,6 +68,10 @@ def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a pr
 
 net = globals()[args.model](input_data([None, args.image_size, args.image_size, 3]) / 255.0)
 optimizer = tflearn.SGD(1e-3) if args.model == "resnet50" else tflearn.RMSProp(1e-3, epsilon=1e-7)
+if args.amp and DEVICE == "gpu":  # float16: TensorFlow's dynamic loss scaling around its optimizer
+    optimizer.build()
+    optimizer = tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer(
+        optimizer.get_tensor(), "dynamic")
 net = regression(net, optimizer=optimizer, loss="softmax_categorical_crossentropy", metric=None,
                  to_one_hot=True, n_classes=1000)  # from integer labels; no accuracy op
 model = tflearn.DNN(net, clip_gradients=0)  # tflearn clips at global norm 5 unless told not to
