@@ -123,6 +123,7 @@ def test_amp_runs_agree(amp_runs):
     assert rules.fairness([amp_runs[api].record() for api in APIS]) == []
 
 
+@pytest.mark.slow
 def test_amp_rewrite_left_out_is_flagged(tmp_path, cifar_dir, amp_runs):
     """A tensorpack copy whose session config lacks the rewrite trains in float32: its model line
     says so, and the fairness check flags it against the two that trained in bfloat16."""
@@ -177,7 +178,7 @@ def test_float16_loss_scaling_is_built_and_read(cifar_dir, api):
 
 # ---- --data-format channels_first ------------------------------------------------------------------
 
-@pytest.mark.parametrize("api", ["tensorpack", "keras"])
+@pytest.mark.parametrize("api", ["tensorpack", pytest.param("keras", marks=pytest.mark.slow)])
 def test_channels_first_trains(cifar_dir, api):
     run = run_script(f"cifar10-cnn-{api}.py", 0, "--data", cifar_dir, "--data-format",
                      "channels_first", "--epochs", 2, "--steps", 10, "--batch", 8, env=ONEDNN)
