@@ -80,7 +80,7 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # oneDNN on or off: the same process-wide switch as the cells'
-from bench import onednn  # noqa: E402
+from bench import cpu_flags, onednn  # noqa: E402
 
 
 def cpuinfo(key):
@@ -110,7 +110,8 @@ if gpus:
     extra = {}
 else:
     device, dev, name, tf32 = "cpu", "/CPU:0", cpu_name(), 0
-    flags = [f for f in BF16_FLAGS if f in (cpuinfo("flags") or "").split()]
+    have = cpu_flags()
+    flags = [f for f in BF16_FLAGS if f in have]
     extra = {"bf16": "native" if flags else "emulated", "cpu_flags_bf16": ",".join(flags) or "none"}
 
 
