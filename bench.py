@@ -31,8 +31,11 @@ import statistics
 import sys
 import time
 
-TASKS = {"cifar10-cnn": ("cifar10-cnn",), "imagenet": ("alexnet", "vgg16", "resnet50")}
-MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32}  # smaller: a pool gets no input
+# tiny: one small conv and a dense layer, a step's compute well under a millisecond: what a step
+# costs beyond its compute (the per-step overhead task)
+TASKS = {"cifar10-cnn": ("cifar10-cnn",), "imagenet": ("alexnet", "vgg16", "resnet50", "tiny")}
+MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32, "tiny": 1}  # smaller: a pool gets no input
+BATCH = {"resnet50": 32, "tiny": 8}  # the default batch per device where it is not 64
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 GRAPH_MODE = ("tensorpack", "tflearn")  # TF1 graphs, run by a tf.compat.v1 session
 FORMATS = ("channels_last", "channels_first")  # NHWC, NCHW
@@ -68,7 +71,7 @@ def parser(family, doc):
         p.add_argument("--epochs", type=int, default=4)
         p.add_argument("--steps", type=int, default=100, help="steps per epoch")
         p.add_argument("--batch", type=int, default=0,
-                       help="batch per device (default: 64; resnet50: 32)")
+                       help="batch per device (default: 64; resnet50: 32; tiny: 8)")
     else:
         p.add_argument("--epochs", type=int, default=5)
         p.add_argument("--steps", type=int, default=0, help="steps per epoch (default: one pass)")
@@ -114,7 +117,7 @@ def parse(family, framework, doc, argv=None):
         fail(problem)
     args.task = args.model if family == "imagenet" else family
     args.image_size = args.image_size if family == "imagenet" else 32  # CIFAR-10 is 32x32
-    args.batch = args.batch or (32 if args.task == "resnet50" else 64)
+    args.batch = args.batch or BATCH.get(args.task, 64)
     args.framework, args.replicas = framework, max(args.num_gpu, 1)
     if args.data_format == "channels_first" and framework == "tflearn":
         fail("--data-format channels_first: tflearn's layers are NHWC (channels_last) only")
