@@ -8,6 +8,7 @@ A benchmark script holds only the API it compares (data feeding, model, optimize
   `TF_XLA_FLAGS`). Bad input: one line, exit 2.
 - `device(gpus, logical_cpus=False)`: the device rules, once TensorFlow has listed the visible
   GPUs (for tf.distribute, it splits the CPU into NUM_GPU logical devices when there is no GPU).
+- `keras_gpus()`: the GPUs that Keras's backend (TensorFlow, JAX or torch) sees, for `device`.
 - `cifar_data()`: around a CIFAR loader, turns a missing or broken file into one line, exit 2.
 - `fake_imagenet(n)`: the fake ImageNet batch of n images and labels, as numpy arrays.
 - `steps(examples)`: steps per epoch (`--steps`, or one pass over the data).
@@ -25,6 +26,7 @@ that say `bench.` deleted (README lists them).
 """
 import argparse
 import contextlib
+import importlib.util
 import os
 import re
 import statistics
@@ -38,7 +40,12 @@ MIN_SIZE = {"alexnet": 67, "vgg16": 32, "resnet50": 32, "tiny": 1}  # smaller: a
 BATCH = {"resnet50": 32, "tiny": 8}  # the default batch per device where it is not 64
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 GRAPH_MODE = ("tensorpack", "tflearn")  # TF1 graphs, run by a tf.compat.v1 session
+DISTRIBUTE = ("keras", "tf")  # tf.distribute's replicas: on a CPU, NUM_GPU logical devices
 FORMATS = ("channels_last", "channels_first")  # NHWC, NCHW
+# Keras 3's backends (--backend), and the command that installs the ones not in every environment
+BACKENDS = ("tensorflow", "jax", "torch")
+INSTALL = {"jax": ".venv/bin/pip install -r requirements.txt",
+           "torch": ".venv/bin/pip install -r requirements-torch.txt"}
 # TensorFlow's mixed-precision graph rewrites (a session config's rewrite_options): float16 on
 # NVIDIA GPUs, bfloat16 on CPUs (the latter only where TensorFlow runs its oneDNN kernels).
 AMP_REWRITE = {"gpu": "auto_mixed_precision", "cpu": "auto_mixed_precision_onednn_bfloat16"}
@@ -85,6 +92,9 @@ def parser(family, doc):
     p.add_argument("--data-format", choices=FORMATS, default="channels_last",
                    help="layout of the convolutions (channels_first: not in tflearn, and on the "
                         "CPU only with oneDNN)")
+    p.add_argument("--backend", choices=BACKENDS,
+                   help="Keras's backend (default: $KERAS_BACKEND, else tensorflow); the other "
+                        "APIs run on TensorFlow only")
     return p
 
 
@@ -106,11 +116,32 @@ def check(family, args):
     return None
 
 
+def backend_check(framework, args):
+    """The checks on the backend that is to train: None, or the one line that says what is wrong
+    (before it is imported: a backend not installed is found by its module)."""
+    b = args.backend
+    if b not in BACKENDS:  # from KERAS_BACKEND
+        return f"KERAS_BACKEND={b}: the Keras scripts run on {', '.join(BACKENDS)}"
+    if b != "tensorflow" and framework != "keras":
+        return f"--backend {b}: {framework} runs on TensorFlow only (Keras alone has backends)"
+    if importlib.util.find_spec(b) is None:
+        return f"--backend {b}: {b} is not installed; install it with: {INSTALL.get(b, '')}"
+    if b == "torch" and args.num_gpu > 1:
+        return (f"NUM_GPU={args.num_gpu} with --backend torch: Keras has no data parallel on "
+                "torch (keras.distribution runs on JAX only); use 0 (CPU) or 1")
+    if b == "torch" and args.xla:
+        return ("--xla with --backend torch: torch has no XLA (Keras's jit_compile=True on "
+                "torch means torch.compile)")
+    return None
+
+
 def parse(family, framework, doc, argv=None):
     """Parse and check the command line; returns the arguments, with `task`, `framework`,
     `replicas` (asked for) and the per-device `batch` filled in. Call before importing
     TensorFlow: with NUM_GPU=0 it hides the GPUs, and with --xla in a TF1 graph it switches
-    TensorFlow's auto-clustering on (TF_XLA_FLAGS; Keras compiles its step itself)."""
+    TensorFlow's auto-clustering on (TF_XLA_FLAGS; Keras compiles its step itself). For Keras it
+    sets KERAS_BACKEND (--backend); on JAX, which always compiles, `xla` is True, and NUM_GPU > 1
+    asks XLA for that many CPU devices (XLA_FLAGS; used only where no GPU is seen)."""
     args = parser(family, doc).parse_args(argv)
     problem = check(family, args)
     if problem:
@@ -119,12 +150,24 @@ def parse(family, framework, doc, argv=None):
     args.image_size = args.image_size if family == "imagenet" else 32  # CIFAR-10 is 32x32
     args.batch = args.batch or BATCH.get(args.task, 64)
     args.framework, args.replicas = framework, max(args.num_gpu, 1)
+    args.backend = args.backend or (os.environ.get("KERAS_BACKEND", "tensorflow")
+                                    if framework == "keras" else "tensorflow")
+    problem = backend_check(framework, args)
+    if problem:
+        fail(problem)
     if args.data_format == "channels_first" and framework == "tflearn":
         fail("--data-format channels_first: tflearn's layers are NHWC (channels_last) only")
     if args.num_gpu == 0:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # hide the GPUs: train on the CPU
     if args.xla and framework in GRAPH_MODE:  # TensorFlow's auto-clustering, on CPUs too
         os.environ["TF_XLA_FLAGS"] = "--tf_xla_auto_jit=1 --tf_xla_cpu_global_jit"
+    if framework == "keras":
+        os.environ["KERAS_BACKEND"] = args.backend  # read once, when Keras is imported
+    if args.backend == "jax":  # JAX compiles every step with XLA (jit_compile=False: op by op)
+        args.xla = True
+    if args.backend == "jax" and args.num_gpu > 1:  # N CPU devices for N replicas (no GPU seen)
+        flag = f"--xla_force_host_platform_device_count={args.num_gpu}"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
     run.args, run.steps = args, args.steps
     run.tag = f"framework={framework} task={args.task} gpus={args.num_gpu}"
     return args
@@ -139,9 +182,9 @@ def device_rule(framework, num_gpu, gpus, xla=False):
     if num_gpu > 1 and framework == "tflearn":
         return None, (f"NUM_GPU={num_gpu}: tflearn has no data-parallel trainer, "
                       "use 0 (CPU) or 1"), None
-    if num_gpu > 1 and gpus == 0 and xla and framework == "keras":
-        return None, ("--xla with NUM_GPU > 1 needs GPUs: on the CPU, Keras's replicas are "
-                      "logical devices XLA cannot run"), None
+    if num_gpu > 1 and gpus == 0 and xla and framework in DISTRIBUTE:
+        return None, (f"--xla with NUM_GPU > 1 needs GPUs: on the CPU, {framework}'s replicas "
+                      "(tf.distribute) are logical devices XLA cannot run"), None
     device = "gpu" if num_gpu and gpus else "cpu"
     if num_gpu > 1 and gpus == 0:
         return device, None, f"warning: no GPU visible, running {num_gpu} replicas on the CPU"
@@ -183,22 +226,37 @@ def device(gpus, logical_cpus=False):
     `logical_cpus` (for tf.distribute), TensorFlow's CPU becomes NUM_GPU logical devices."""
     gpus = gpus if isinstance(gpus, int) else len(gpus)
     n = run.args.num_gpu
-    run.device, error, warning = device_rule(run.args.framework, n, gpus, run.args.xla)
+    tf_backend = run.args.backend == "tensorflow"  # JAX's CPU replicas are XLA's own devices
+    run.device, error, warning = device_rule(run.args.framework, n, gpus,
+                                             run.args.xla and tf_backend)
     if error:
         fail(error)
-    if run.device == "cpu" and (run.args.amp or run.args.data_format == "channels_first"):
+    if run.device == "cpu" and (run.args.amp or run.args.data_format == "channels_first") \
+            and tf_backend:  # TensorFlow's CPU kernels
         error = cpu_rule(run.args.framework, run.args.amp, run.args.data_format, onednn(),
                          "avx512f" in cpu_flags())
         if error:
             fail(error)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    if warning and logical_cpus:
+    if warning and logical_cpus and tf_backend:
         import tensorflow as tf
         logical = [tf.config.LogicalDeviceConfiguration()] * n
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, logical)
     return run.device
+
+
+def keras_gpus():
+    """The GPUs that Keras's backend sees: TensorFlow's list of them, JAX's, or torch's count."""
+    if run.args.backend == "jax":
+        import jax
+        return [d for d in jax.devices() if d.platform == "gpu"]
+    if run.args.backend == "torch":
+        import torch
+        return torch.cuda.device_count()
+    import tensorflow as tf
+    return tf.config.list_physical_devices("GPU")
 
 
 # ---- data --------------------------------------------------------------------------------------
@@ -311,10 +369,11 @@ def input_kind(op_types):
 
 
 def bn_kind(op_types):
-    """Batch norm from the op types: TensorFlow's fused kernel, elementwise ops, or none."""
+    """Batch norm from the op types: TensorFlow's fused kernel, elementwise ops, or none (the
+    reciprocal square root: TensorFlow's `Rsqrt`, JAX's `rsqrt`, torch's `rsqrt`/`rsqrt_`)."""
     if any(t.startswith("FusedBatchNorm") for t in op_types):
         return "fused"
-    return "composite" if "Rsqrt" in op_types else "none"
+    return "composite" if {"Rsqrt", "rsqrt", "rsqrt_"} & set(op_types) else "none"
 
 
 def variables_kind(op_types):
@@ -346,17 +405,22 @@ def _constant(tensor):
             tensor = tensor.op.inputs[0]
             continue
         outer = [e for e, i in getattr(tensor.graph, "captures", ()) if i.name == tensor.name]
-        if not outer:
-            return None
+        if not outer or not tf.is_symbolic_tensor(outer[0]):  # an eager capture: a variable's
+            return None  # handle (tf.function)
         tensor = outer[0]
     op = tensor.op
     return tf.make_ndarray(op.get_attr("value")) if op.type == "Const" else None
 
 
+def _graphs(graph):
+    """A graph and the graphs of the functions it calls, nested ones included (a cond branch, a
+    tf.function called by another)."""
+    return [graph] + [f.graph for f in graph._functions.values() if hasattr(f, "graph")]
+
+
 def _update_op(graph):
     """The optimizer's update kernel in a TF1 graph, or in a function it calls (a cond branch)."""
-    graphs = [graph] + [f.graph for f in graph._functions.values() if hasattr(f, "graph")]
-    return next(o for g in graphs for o in g.get_operations()
+    return next(o for g in _graphs(graph) for o in g.get_operations()
                 if re.fullmatch(r"(Resource)?Apply\w+", o.type))
 
 
@@ -412,6 +476,38 @@ def graph_keys(sess, replicas):
         variables=variables_kind({v.op.type for v in trainable}))
 
 
+def tf_keys(function, module, strategy, *args):
+    """The fingerprint of plain TensorFlow: the traced graph of the tf.function that trains,
+    `function(*args)`, and of the functions it calls (the update kernel and its inputs, the first
+    Conv2D op, XLA's must-compile mark on a call, the input and batch norm ops), the module's
+    trainable variables, the dynamic loss scale's variable (read by the step), the tf.distribute
+    strategy."""
+    import tensorflow as tf
+    from tensorflow.python.ops.resource_variable_ops import is_resource_variable
+    graph = function.get_concrete_function(*args).graph  # traced once, the trace that runs
+    ops = [o for g in _graphs(graph) for o in g.get_operations()]
+    types = {o.type for o in ops}
+    apply = _update_op(graph)
+    conv = next(o for o in ops if o.type == "Conv2D")
+    clip = [o for o in ops if re.search(r"(^|/)clip_by_global_norm(_\d+)?/mul$", o.name)]
+    trainable = module.trainable_variables
+    return dict(
+        replicas=strategy.num_replicas_in_sync, device=run.device, batch=run.args.batch,
+        image_size=run.args.image_size, optimizer=re.sub(r"^(Resource)?Apply", "", apply.type),
+        params=sum(v.shape.num_elements() for v in trainable),
+        **hyperparameters([a.name for a in apply.op_def.input_arg],
+                          [_constant(t) for t in apply.inputs]),
+        clip=number(_constant(clip[0].inputs[0])) if clip else "none",
+        dtype=conv.get_attr("T").name,
+        loss_scale="dynamic" if any(re.search(r"(^|/)current_loss_scale(:\d+)?$", v.name)
+                                    for v in graph.variables) else "none",  # those it reads
+        data_format=conv.get_attr("data_format").decode(),
+        intra_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+        xla=any(o.get_attr("_XlaMustCompile") for o in ops if "_XlaMustCompile" in o.node_def.attr),
+        onednn=onednn(), input=input_kind(types), bn=bn_kind(types),
+        variables="resource" if all(map(is_resource_variable, trainable)) else "reference")
+
+
 def _keras_input():
     """The input path of the fit() that is calling back: its epoch iterator's dataset."""
     frame = sys._getframe(1)
@@ -423,29 +519,75 @@ def _keras_input():
     return type(getattr(iterator, "data_adapter", None)).__name__
 
 
+def _keras_replicas(model):
+    """The replicas of the distribution in effect: TensorFlow's strategy, or Keras's own
+    (keras.distribution: JAX) along its batch axis; one where there is none (torch)."""
+    import keras
+    if keras.backend.backend() == "tensorflow":
+        return model.distribute_strategy.num_replicas_in_sync
+    distribution = keras.distribution.distribution()
+    if distribution is None:
+        return 1
+    mesh = distribution.device_mesh
+    return mesh.shape[mesh.axis_names.index(distribution.batch_dim_name)]
+
+
+def _forward_ops(model):
+    """The op names of the model's forward pass, as its backend traces it (inference: nothing the
+    model holds changes): TensorFlow's graph's op types, JAX's jaxpr primitives, or the torch
+    functions and tensor methods it calls."""
+    import keras
+    backend, inputs = keras.backend.backend(), model.inputs[0]
+    if backend == "tensorflow":
+        import tensorflow as tf
+        spec = tf.TensorSpec(inputs.shape, inputs.dtype)
+        graph = tf.function(model).get_concrete_function(spec).graph
+        return {o.type for o in graph.get_operations()}
+    x = keras.ops.zeros((1, *inputs.shape[1:]), inputs.dtype)
+    if backend == "jax":
+        import jax
+        values = [[v.value for v in variables] for variables in
+                  (model.trainable_variables, model.non_trainable_variables)]
+        return set(re.findall(r"= (\w+)", str(jax.make_jaxpr(model.stateless_call)(*values, x))))
+    import torch
+    names = set()
+
+    class Record(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            names.add(getattr(func, "__name__", ""))
+            return func(*args, **(kwargs or {}))
+
+    with torch.no_grad(), Record():
+        model(x, training=False)
+    return names
+
+
 def keras_keys(model):
     """The fingerprint of a compiled Keras model, read from it, its optimizer, its distribution
-    strategy, its first Conv2D layer and its traced forward pass. The optimizer is the one inside
-    the loss scaling that compile() adds for float16."""
+    (TensorFlow's strategy or keras.distribution), its first Conv2D layer and its traced forward
+    pass, on any of Keras's backends (`backend`; TensorFlow's threads and oneDNN are `n/a` on the
+    others). The optimizer is the one inside the loss scaling that compile() adds for float16."""
     import keras
     import numpy as np
-    import tensorflow as tf
+    backend = keras.backend.backend()
     scaled = isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     opt = model.optimizer.inner_optimizer if scaled else model.optimizer
     conv = next(l for l in model.layers if isinstance(l, keras.layers.Conv2D))
-    spec = tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype)
-    types = {o.type for o in tf.function(model).get_concrete_function(spec).graph.get_operations()}
     weight = model.trainable_weights[0].value
+    threads = "n/a"
+    if backend == "tensorflow":
+        import tensorflow as tf
+        threads = tf.config.threading.get_intra_op_parallelism_threads()
     return dict(
-        replicas=model.distribute_strategy.num_replicas_in_sync, device=run.device,
+        replicas=_keras_replicas(model), device=run.device, backend=backend,
         batch=run.args.batch, image_size=run.args.image_size, optimizer=type(opt).__name__,
         params=sum(int(np.prod(w.shape)) for w in model.trainable_weights),
-        **{k: number(np.asarray(getattr(opt, a, 0))) for k, a in
+        **{k: number(keras.ops.convert_to_numpy(getattr(opt, a, 0))) for k, a in
            (("lr", "learning_rate"), ("rho", "rho"), ("momentum", "momentum"),
             ("epsilon", "epsilon"))},
         clip=next((number(c) for c in (opt.global_clipnorm, opt.clipnorm) if c), "none"),
         dtype=conv.compute_dtype, loss_scale="dynamic" if scaled else "none",
-        data_format=conv.data_format,
-        intra_threads=tf.config.threading.get_intra_op_parallelism_threads(),
-        xla=model.jit_compile, onednn=onednn(), input=_keras_input(), bn=bn_kind(types),
+        data_format=conv.data_format, intra_threads=threads, xla=model.jit_compile,
+        onednn=onednn() if backend == "tensorflow" else "n/a", input=_keras_input(),
+        bn=bn_kind(_forward_ops(model)),
         variables="resource" if hasattr(weight, "handle") else type(weight).__name__)

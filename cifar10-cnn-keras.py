@@ -1,20 +1,25 @@
 #!/usr/bin/env python3
-"""Training images/sec of the classic Keras CIFAR-10 CNN on real CIFAR-10, in Keras 3.
-No augmentation, RMSprop 1e-4, batch 32 per device. The lines that say `bench.` (bench.py, beside
-this file) are the measurement: command line, clock and fingerprint."""
+"""Training images/sec of the classic Keras CIFAR-10 CNN on real CIFAR-10, in Keras 3 on
+TensorFlow, JAX or torch (--backend). No augmentation, RMSprop 1e-4, batch 32 per device. The
+lines that say `bench.` (bench.py, beside this file) are the measurement: command line, clock and
+fingerprint."""
 import bench
 args = bench.parse("cifar10-cnn", "keras", __doc__)
 
 # ---- framework and devices ---------------------------------------------------------------------
+import contextlib
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers
 
-DEVICE = bench.device(tf.config.list_physical_devices("GPU"), logical_cpus=True)
-strategy = tf.distribute.get_strategy()  # the default: one device
-if args.num_gpu > 1:  # NUM_GPU replicas in data parallel
-    strategy = tf.distribute.MirroredStrategy([f"/{DEVICE}:{i}" for i in range(args.num_gpu)])
+DEVICE = bench.device(bench.keras_gpus(), logical_cpus=True)
+devices = [f"{DEVICE}:{i}" for i in range(args.num_gpu)]  # NUM_GPU replicas in data parallel
+scope = contextlib.nullcontext()  # one device
+if args.num_gpu > 1 and args.backend == "jax":  # Keras's own data parallel (JAX)
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+elif args.num_gpu > 1:  # TensorFlow's (torch has none)
+    import tensorflow as tf
+    scope = tf.distribute.MirroredStrategy(devices).scope()
 if args.amp:  # Keras's mixed precision (compile() adds loss scaling for float16)
     policy = "mixed_float16" if DEVICE == "gpu" else "mixed_bfloat16"
     keras.mixed_precision.set_global_policy(policy)
@@ -30,11 +35,11 @@ with bench.cifar_data():
     else:
         (x, y), _ = keras.datasets.cifar10.load_data()  # downloads on first use
 n = bench.steps(len(x)) * args.batch * args.replicas  # whole batches; fit() reshuffles each epoch
-x = x[:n].astype("float32") / 255.0  # scale to [0, 1]
+x = x[:n].astype("float32") / 255.0  # scale to [0, 1]; numpy arrays feed fit() on every backend
 y = np.reshape(y, -1)[:n].astype("int32")
 
 # ---- model ---------------------------------------------------------------------------------------
-with strategy.scope():
+with scope:
     model = keras.Sequential([
         keras.Input((32, 32, 3)),
         layers.Permute((3, 1, 2)) if args.data_format == "channels_first" else layers.Identity(),
@@ -55,7 +60,7 @@ with strategy.scope():
     model.compile(
         optimizer=keras.optimizers.RMSprop(1e-4),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=args.xla,  # not "auto", which picks XLA on exactly one GPU
+        jit_compile=args.xla,  # not "auto", which picks XLA on exactly one GPU; JAX: always
     )
 
 

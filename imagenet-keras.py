@@ -1,28 +1,35 @@
 #!/usr/bin/env python3
-"""Training images/sec of AlexNet, VGG16 or ResNet50 on fake ImageNet, in Keras 3: one constant
-batch of random pixels and valid labels on the host. The lines that say `bench.` (bench.py, beside
-this file) are the measurement: command line, clock and fingerprint."""
+"""Training images/sec of AlexNet, VGG16, ResNet50 or a tiny net on fake ImageNet, in Keras 3 on
+TensorFlow, JAX or torch (--backend): one constant batch of random pixels and valid labels on the
+host. The lines that say `bench.` (bench.py, beside this file) are the measurement."""
 import bench
 args = bench.parse("imagenet", "keras", __doc__)
 
 # ---- framework and devices ---------------------------------------------------------------------
+import contextlib
+import itertools
 import keras
-import numpy as np
-import tensorflow as tf
 from keras import layers, optimizers
-DEVICE = bench.device(tf.config.list_physical_devices("GPU"), logical_cpus=True)
-strategy = tf.distribute.get_strategy()  # the default: one device
-if args.num_gpu > 1:  # NUM_GPU replicas in data parallel
-    strategy = tf.distribute.MirroredStrategy([f"/{DEVICE}:{i}" for i in range(args.num_gpu)])
+DEVICE = bench.device(bench.keras_gpus(), logical_cpus=True)
+devices = [f"{DEVICE}:{i}" for i in range(args.num_gpu)]  # NUM_GPU replicas in data parallel
+scope = contextlib.nullcontext()  # one device
+if args.num_gpu > 1 and args.backend == "jax":  # Keras's own data parallel (JAX)
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+elif args.num_gpu > 1:  # TensorFlow's (torch has none)
+    import tensorflow as tf
+    scope = tf.distribute.MirroredStrategy(devices).scope()
 if args.amp:  # Keras's mixed precision (compile() adds loss scaling for float16)
     policy = "mixed_float16" if DEVICE == "gpu" else "mixed_bfloat16"
     keras.mixed_precision.set_global_policy(policy)
 keras.config.set_image_data_format(args.data_format)  # the layers' layout (default channels_last)
 
-# ---- data: one fixed global batch, on the host, repeated by tf.data ------------------------------
-S = args.image_size
-x, y = bench.fake_imagenet(args.batch * args.replicas)  # the global batch; fit() splits it
-data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(tf.data.AUTOTUNE)
+# ---- data: one fixed global batch, on the host, fed again at every step -----------------------
+images, labels = bench.fake_imagenet(args.batch * args.replicas)  # the global batch, split by fit()
+if args.backend == "tensorflow":  # repeated by tf.data
+    import tensorflow as tf
+    data = tf.data.Dataset.from_tensors((images, labels)).repeat().prefetch(tf.data.AUTOTUNE)
+else:  # JAX, torch: a Python generator, Keras's input on every backend
+    data = ((images, labels) for step in itertools.count())
 
 # ---- model: the same layers in all three scripts; every conv and fc 4096 ends in a ReLU --------
 AXIS = 1 if args.data_format == "channels_first" else -1  # the channels, for batch norm
@@ -61,16 +68,19 @@ def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a pr
             r = layers.ReLU()(conv_bn(r, filters, 3))
             x = layers.ReLU()(layers.Add()([conv_bn(r, filters * 4, 1), short]))
     return layers.Dense(1000)(layers.GlobalAveragePooling2D()(x))
+def tiny(x):  # the per-step overhead task: a step's compute well under a millisecond
+    x = layers.Conv2D(16, 3, padding="same", activation="relu")(x)
+    return layers.Dense(1000)(layers.GlobalAveragePooling2D()(x))
 
-with strategy.scope():
-    inputs = keras.Input((S, S, 3))
+with scope:
+    inputs = keras.Input((args.image_size, args.image_size, 3))
     x = layers.Rescaling(1 / 255)(inputs)  # to [0, 1] first
     if args.data_format == "channels_first":
         x = layers.Permute((3, 1, 2))(x)  # NHWC batches -> NCHW
     logits = layers.Activation("linear", dtype="float32")(globals()[args.model](x))  # for the loss
     model = keras.Model(inputs, logits)
     opt = optimizers.SGD(1e-3) if args.model == "resnet50" else optimizers.RMSprop(1e-3)
-    model.compile(optimizer=opt, jit_compile=args.xla,  # not "auto": XLA on exactly one GPU
+    model.compile(optimizer=opt, jit_compile=args.xla,  # not "auto": XLA on one GPU; JAX: always
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
 # ---- timing: Keras's callback around each epoch, bench's clock -----------------------------------
@@ -85,4 +95,5 @@ class Throughput(keras.callbacks.Callback):
         bench.train_end()
 
 # ---- train ---------------------------------------------------------------------------------------
-model.fit(data, epochs=args.epochs, steps_per_epoch=args.steps, callbacks=[Throughput()], verbose=2)
+model.fit(data, epochs=args.epochs, steps_per_epoch=args.steps, shuffle=False,
+          callbacks=[Throughput()], verbose=2)
