@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Training images/sec of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tensorpack: one constant
-batch of random pixels and valid labels on the host. The lines that say `bench.` (bench.py, beside
-this file) are the measurement: command line, clock and fingerprint."""
+"""Training images/sec of AlexNet, VGG16, ResNet50 or tiny on fake ImageNet in tensorpack: one batch
+of random pixels and valid labels on the host. `bench.` lines (bench.py) are the measurement."""
 import os
+from functools import partial
 import bench
 args = bench.parse("imagenet", "tensorpack", __doc__)
 
@@ -21,25 +21,23 @@ if args.amp:  # TensorFlow's mixed-precision graph rewrite for DEVICE (bench.AMP
 S, B = args.image_size, args.batch  # one batch, made once: pixels in [0, 255), valid labels
 df = FakeData([[B, S, S, 3], [B]], 10**9, False, ["float32", "int64"], [(0, 255), (0, 1000)])
 
-# ---- model: the same layers in all three scripts; every conv and fc 4096 ends in a ReLU --------
-def alexnet(x):
-    with argscope(Conv2D, activation=tf.nn.relu):  # tensorpack's Conv2D pads "same" by default
-        return (LinearWrap(x)
-                .Conv2D("conv1", 64, 11, strides=4, padding="valid")
-                .MaxPooling("pool1", 3, 2)
-                .Conv2D("conv2", 192, 5)
-                .MaxPooling("pool2", 3, 2)
-                .Conv2D("conv3", 384, 3)
-                .Conv2D("conv4", 256, 3)
-                .Conv2D("conv5", 256, 3)
-                .MaxPooling("pool5", 3, 2)
-                .apply(classifier)())
+# ---- model: the same layers in every script; every conv and fc 4096 ends in a ReLU --------------
+def alexnet(x):  # each conv's ReLU: build_graph's argscope; tensorpack's Conv2D pads "same"
+    return (LinearWrap(x)
+            .Conv2D("conv1", 64, 11, strides=4, padding="valid")
+            .MaxPooling("pool1", 3, 2)
+            .Conv2D("conv2", 192, 5)
+            .MaxPooling("pool2", 3, 2)
+            .Conv2D("conv3", 384, 3)
+            .Conv2D("conv4", 256, 3)
+            .Conv2D("conv5", 256, 3)
+            .MaxPooling("pool5", 3, 2)
+            .apply(classifier)())
 def vgg16(x):  # configuration D: 13 convs in 5 blocks, each block ending in a 2x2 pool
-    with argscope(Conv2D, kernel_size=3, activation=tf.nn.relu):
-        for b, (convs, filters) in enumerate(zip((2, 2, 3, 3, 3), (64, 128, 256, 512, 512)), 1):
-            for i in range(1, convs + 1):  # the i-th conv of block b
-                x = Conv2D(f"conv{b}_{i}", x, filters)
-            x = MaxPooling(f"pool{b}", x, 2)
+    for b, (convs, filters) in enumerate(zip((2, 2, 3, 3, 3), (64, 128, 256, 512, 512)), 1):
+        for i in range(1, convs + 1):  # the i-th conv of block b
+            x = Conv2D(f"conv{b}_{i}", x, filters, 3)
+        x = MaxPooling(f"pool{b}", x, 2)
     return classifier(x)
 def classifier(x):  # AlexNet's and VGG16's; fc6 flattens its input
     return (LinearWrap(x)
@@ -48,10 +46,8 @@ def classifier(x):  # AlexNet's and VGG16's; fc6 flattens its input
             .FullyConnected("fc7", 4096, activation=tf.nn.relu)
             .Dropout("drop7", rate=0.5)
             .FullyConnected("fc8", 1000)())
-def bn(x):  # ResNet50's convs: no bias, then batch norm (+ ReLU: tensorpack's BNReLU)
-    return BatchNorm("bn", x)
-def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a projection shortcut
-    with argscope(Conv2D, use_bias=False, activation=bn):  # BatchNorm: momentum 0.9, epsilon 1e-5
+def resnet50(x):  # v1 (the stride on conv1); BatchNorm: momentum 0.9, epsilon 1e-5 (its defaults)
+    with argscope(Conv2D, use_bias=False, activation=partial(BatchNorm, "bn")):  # BN, or BNReLU
         x = Conv2D("conv0", x, 64, 7, strides=2, activation=BNReLU)
         x = MaxPooling("pool0", x, 3, 2, padding="same")
         for g, (blocks, filters) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512))):
@@ -61,6 +57,9 @@ def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a pr
                 r = Conv2D(f"g{g}b{b}/conv2", r, filters, 3, activation=BNReLU)
                 x = tf.nn.relu(Conv2D(f"g{g}b{b}/conv3", r, filters * 4, 1) + short)
     return FullyConnected("fc", GlobalAvgPooling("gap", x), 1000)
+def tiny(x):  # the per-step overhead task's: a step's compute well under a millisecond
+    x = Conv2D("conv1", x, 16, 3)  # + ReLU (build_graph's argscope)
+    return FullyConnected("fc", GlobalAvgPooling("gap", x), 1000)
 class Model(ModelDesc):
     def inputs(self):
         return [tf.TensorSpec([None, S, S, 3], "float32", "x"), tf.TensorSpec([None], "int64", "y")]
@@ -68,7 +67,8 @@ class Model(ModelDesc):
         x = x / 255.0  # to [0, 1] as the first op
         if args.data_format == "channels_first":
             x = tf.transpose(x, [0, 3, 1, 2])  # NHWC batches -> NCHW
-        logits = globals()[args.model](x)
+        with argscope(Conv2D, activation=tf.nn.relu):  # each conv's ReLU (ResNet50: its own)
+            logits = globals()[args.model](x)
         loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
         cost = tf.reduce_mean(loss, name="cost")
         summary.add_moving_summary(cost)  # tensorpack's running average, reported per epoch

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Training images/sec of AlexNet, VGG16 or ResNet50 on fake ImageNet, in tflearn: one constant
-batch of random pixels and valid labels on the host. The lines that say `bench.` (bench.py, beside
-this file) are the measurement: command line, clock and fingerprint."""
+"""Training images/sec of AlexNet, VGG16, ResNet50 or tiny on fake ImageNet, in tflearn: one
+constant batch of random pixels and valid labels on the host. The lines that say `bench.` (bench.py,
+beside this file) are the measurement: command line, clock and fingerprint."""
 import bench
 args = bench.parse("imagenet", "tflearn", __doc__)
 
@@ -30,7 +30,7 @@ class Cycle:  # fit() takes len(X) as the epoch and feeds X[batch_ids]: --steps 
         return self.a[np.asarray(ids) % len(self.a)]
 x, y = bench.fake_imagenet(args.batch)
 
-# ---- model: the same layers in all three scripts; every conv and fc 4096 ends in a ReLU --------
+# ---- model: the same layers in every script; every conv and fc 4096 ends in a ReLU --------------
 def alexnet(x):
     x = conv_2d(x, 64, 11, strides=4, padding="valid", activation="relu")
     x = max_pool_2d(x, 3, 2, padding="valid")
@@ -64,6 +64,9 @@ def resnet50(x):  # v1: a group's first block has the stride (on conv1) and a pr
             r = tf.nn.relu(conv_bn(x, filters, 1, s))
             r = tf.nn.relu(conv_bn(r, filters, 3))
             x = tf.nn.relu(conv_bn(r, filters * 4, 1) + short)
+    return fully_connected(tflearn.global_avg_pool(x), 1000)
+def tiny(x):  # the per-step overhead task's: a step's compute well under a millisecond
+    x = conv_2d(x, 16, 3, activation="relu")  # tflearn's conv_2d pads "same", with a bias
     return fully_connected(tflearn.global_avg_pool(x), 1000)
 
 net = globals()[args.model](input_data([None, args.image_size, args.image_size, 3]) / 255.0)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Analytic training FLOPs and trainable parameters of the benchmark's four models.
+"""Analytic training FLOPs and trainable parameters of the benchmark's five models.
 
     tools/flops.py [TASK [IMAGE_SIZE]]      prints a table (or one model's figures)
 
@@ -11,13 +11,14 @@ Convention (stated in results.md as well):
     which backpropagation never computes: 6 x MACs - 2 x the first layer's MACs.
 Padding as TensorFlow: 'same' -> out = ceil(in / stride); 'valid' -> out = floor((in - k) / stride) + 1.
 The layer lists below must match the benchmark scripts (see the module's CIFAR/AlexNet/VGG16/
-ResNet50 builders). No TensorFlow import: pure arithmetic.
+ResNet50/tiny builders). No TensorFlow import: pure arithmetic.
 """
 import math
 import sys
 
-TASKS = ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
-DEFAULT_SIZE = {"cifar10-cnn": 32, "alexnet": 224, "vgg16": 224, "resnet50": 224}
+TASKS = ("cifar10-cnn", "alexnet", "vgg16", "resnet50", "tiny")
+# tiny, the per-step overhead task, runs at 32 px (tools/sweep.py); the others at their default
+DEFAULT_SIZE = {"cifar10-cnn": 32, "alexnet": 224, "vgg16": 224, "resnet50": 224, "tiny": 32}
 
 
 class _Net:
@@ -117,7 +118,15 @@ def _resnet50(size):
     return n.global_pool().dense(1000)
 
 
-_BUILDERS = {"cifar10-cnn": _cifar, "alexnet": _alexnet, "vgg16": _vgg16, "resnet50": _resnet50}
+def _tiny(size):
+    """The per-step overhead task's model: one 3x3 conv of 16 filters (bias, ReLU), global average
+    pooling, fc 1000; 448 + 17,000 = 17,448 parameters at any image size."""
+    n = _Net(size, size, 3)
+    return n.conv(16, 3).global_pool().dense(1000)
+
+
+_BUILDERS = {"cifar10-cnn": _cifar, "alexnet": _alexnet, "vgg16": _vgg16, "resnet50": _resnet50,
+             "tiny": _tiny}
 
 
 def _net(task, image_size=None):
