@@ -70,7 +70,9 @@ def row(md, label, section="## Single device"):
 @pytest.mark.parametrize("task,size,expected", [
     ("cifar10-cnn", 32, 1_250_858), ("vgg16", 224, 138_357_544), ("resnet50", 224, 25_557_032),
     # AlexNet at 224 px: 11x11/4 valid -> 54, pools 3/2 valid -> 26 -> 12 -> 5: 5x5x256 into fc6
-    ("alexnet", 224, 49_566_504)])
+    ("alexnet", 224, 49_566_504),
+    # tiny: conv 3*3*3*16 + 16 = 448, fc 16*1000 + 1000 = 17,000, at any size (global pooling)
+    ("tiny", 32, 17_448), ("tiny", 1, 17_448)])
 def test_params(task, size, expected):
     assert flops.params(task, size) == expected
 
@@ -87,6 +89,14 @@ def test_flops_against_published_macs():
     for task, size in (("alexnet", 128), ("vgg16", 64), ("resnet50", 64)):
         assert flops.train_flops(task, size) == 6 * flops.forward_macs(task, size) - 2 * first[task]
         assert flops.train_flops(task, size) < 3 * flops.forward_flops(task, size)
+
+
+def test_flops_of_tiny():
+    """The per-step overhead task's model: its conv (32x32x16 outputs of 3x3x3) and fc 16 -> 1000."""
+    conv = 32 * 32 * 16 * 27
+    assert flops.forward_macs("tiny", 32) == conv + 16 * 1000
+    assert flops.forward_flops("tiny") == 2 * (conv + 16 * 1000)  # 32 px by default
+    assert flops.train_flops("tiny", 32) == 6 * flops.forward_macs("tiny", 32) - 2 * conv
 
 
 def test_flops_image_size_limits():
@@ -138,7 +148,8 @@ def test_complete_missing_and_crashed_runs(tmp_path):
     alex = row(md, "AlexNet")
     assert alex[2] == "101 (n=1 run)" and alex[3].startswith("FAILED: no summary line")
     assert alex[4].startswith("FAILED: tensorflow.python.framework.errors_impl.ResourceExhaustedError")
-    assert row(md, "VGG16")[2:5] == ["—", "—", "—"]
+    # only the tasks of the plan (no plan.txt here: those with a run) have a row
+    assert "| VGG16" not in md and "| Tiny" not in md
     assert "FAIRNESS MISMATCH" not in md
     # one pair only, and no A/A run: never a winner
     ratios = row(md, "CIFAR CNN", "## Ratios vs Keras")
@@ -586,7 +597,8 @@ def test_noise_model_is_the_committed_sweeps():
 
     assert per_run_sigma(["alexnet", "vgg16"]) == pytest.approx(SIGMA["steady"], abs=0.001)
     assert per_run_sigma(["resnet50"]) == pytest.approx(SIGMA["resnet50"], abs=0.001)
-    assert per_run_sigma(rules.TASKS) == pytest.approx(SIGMA["all"], abs=0.001)
+    assert per_run_sigma(("cifar10-cnn", "alexnet", "vgg16", "resnet50")) == pytest.approx(
+        SIGMA["all"], abs=0.001)
 
 
 # ---- fairness: every must-be-equal key of the model line ------------------------------------
@@ -1004,3 +1016,221 @@ def test_fp32_logs_without_loss_scale_give_the_same_results(tmp_path):
     assert [h for h in re.findall(r"^## .*$", report(new), re.M)] == [
         "## Single device", "## Ratios vs Keras", "## Hardware limit", "## API properties",
         "## Machine load"]
+
+
+# ---- Keras on other backends, Keras with XLA, the plain-TF floor, the per-step overhead task ---
+def made_log(cell, rep=1, ips=100.0, status="ok", reason="", **model):
+    """A run's log as the sweep and the scripts write it (tests/standin/python's lines), for any
+    cell: its model line as that API's script reports it (Keras's: backend=; keras-jax and
+    keras-xla: xla on), edited by `model` (None: key removed); status "skipped": no run."""
+    task, api, g = rules.split_cell(cell)
+    tag = f"framework={rules.FRAMEWORK_OF.get(api, api)} task={task} gpus={g}"
+    run = f"run cell={cell} repeat={rep} mode=cpu other_cpu=0.01 commit=abc1234\n"
+    if status == "skipped":
+        return run + (f'run_end cell={cell} repeat={rep} rc=na status=skipped wall_s=0 '
+                      f'reason="{reason}"\n')
+    keys = dict(replicas=max(g, 1), device="cpu", batch=8 if task == "tiny" else 32,
+                image_size=32, optimizer="SGD", params=1, lr=0.01, rho="none", momentum="none",
+                epsilon="none", clip="none", dtype="float32", loss_scale="none",
+                data_format="channels_last", intra_threads=0,
+                xla="True" if api in rules.INHERENT_PARTS else "False", onednn="False",
+                input="tf.data", bn="none", variables="resource")
+    if api in rules.BACKEND_OF:
+        keys["backend"] = rules.BACKEND_OF[api]
+    keys.update(model)
+    line = " ".join(f"{k}={v}" for k, v in keys.items() if v is not None)
+    epochs = "".join(f"throughput {tag} epoch={e} images_per_sec={v} loss=2.0\n"
+                     for e, v in enumerate((ips / 2, ips, ips), 1))
+    return (run + f"versions {tag} python=3.11.7 tensorflow=2.21.0\nmodel {tag} {line}\n" + epochs
+            + f"summary {tag} images_per_sec={ips}\n"
+            + f"run_end cell={cell} repeat={rep} rc=0 status=ok other_cpu=0.01 wall_s=9.0\n")
+
+
+def verdict_of(text, cell, tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text(text)
+    _, lines, epochs = rules.read_lines(log)
+    task, api, g = rules.split_cell(cell)
+    return rules.verdict(lines, epochs, task, api, g, 0, ended=True, variant=rules.variant_of(cell))
+
+
+@pytest.mark.parametrize("cell,model,reason", [
+    ("alexnet.keras-jax.g0", {}, ""),
+    ("alexnet.keras-jax.g0", {"xla": "on"}, ""),  # on/off read as True/False
+    ("alexnet.keras-jax.g0", {"backend": None}, "backend=(missing), the cell alexnet.keras-jax.g0 "
+                                                "needs backend=jax"),
+    ("alexnet.keras-jax.g0", {"backend": "tensorflow"}, "needs backend=jax"),
+    ("alexnet.keras-jax.g0", {"xla": "False"}, "xla=False, the cell alexnet.keras-jax.g0 needs "
+                                               "xla=True"),
+    ("alexnet.keras-jax.g0.amp", {"dtype": "bfloat16"}, ""),
+    ("alexnet.keras-xla.g0", {"xla": "False"}, "needs xla=True"),
+    ("alexnet.keras-torch.g0", {}, ""),
+    ("alexnet.keras-torch.g0", {"backend": "jax"}, "needs backend=torch"),
+    ("alexnet.keras.g0", {"backend": None}, ""),  # an older Keras log: TensorFlow's
+    ("alexnet.keras.g0", {"backend": "jax"}, "needs backend=tensorflow"),
+    ("alexnet.keras-aa.g0", {"backend": "torch"}, "needs backend=tensorflow"),
+    ("tiny.tf.g0", {}, ""),
+    ("tiny.tf.g2.nchw", {"replicas": 2, "data_format": "NCHW"}, ""),
+])
+def test_the_verdict_holds_a_backend_run_to_its_api(tmp_path, cell, model, reason):
+    status, why = verdict_of(made_log(cell, **model), cell, tmp_path)
+    assert (status, reason in why) == ("ok" if not reason else "failed", True), why
+
+
+def test_a_plain_tf_run_must_say_framework_tf(tmp_path):
+    text = made_log("tiny.tf.g0").replace("framework=tf", "framework=keras")
+    assert verdict_of(text, "tiny.tf.g0", tmp_path) == (
+        "failed", "model line says framework=keras, the cell tiny.tf.g0 needs framework=tf")
+
+
+def test_which_variants_each_api_runs():
+    every = ["fp32", "amp", "xla", "onednn", "nchw", "amp+xla", "amp+nchw", "onednn+nchw"]
+    runs = {api: [v for v in every if rules.runs_variant(api, v)] for api in rules.KNOWN_APIS}
+    assert runs["keras"] == runs["keras-aa"] == runs["tensorpack"] == runs["tf"] == every
+    assert runs["tflearn"] == ["fp32", "amp", "xla", "onednn", "amp+xla"]
+    assert runs["keras-jax"] == ["fp32", "amp", "nchw", "amp+nchw"]
+    assert runs["keras-xla"] == ["fp32", "amp", "onednn", "nchw", "amp+nchw", "onednn+nchw"]
+    assert runs["keras-torch"] == ["fp32"]
+
+
+def test_fairness_leaves_out_what_a_backend_is(tmp_path):
+    """XLA is keras-jax's and keras-xla's own (always on), oneDNN TensorFlow's (not JAX's or
+    torch's): no mismatch; any other key still is one."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    def recs(**jax_model):
+        for cell, model in (("alexnet.keras.g0", {}), ("alexnet.keras-xla.g0", {}),
+                            ("alexnet.keras-jax.g0", {"onednn": "n/a", "intra_threads": "n/a",
+                                                      **jax_model}),
+                            ("alexnet.keras-torch.g0", {"onednn": "n/a", "intra_threads": "n/a",
+                                                        "xla": "False"}),
+                            ("alexnet.tf.g0", {"onednn": "False"})):
+            (logs / f"{cell}.r1.log").write_text(made_log(cell, **model))
+        return rules.read_sweep(str(tmp_path))["recs"]
+    assert rules.fairness(recs()) == []
+    found = rules.fairness(recs(batch=64))
+    assert [(f["key"], f["values"]["keras-jax"]) for f in found] == [("batch", ["64"])]
+
+
+BACKEND_SWEEP = {  # images/sec per repeat; keras-torch is skipped (torch not installed)
+    "alexnet": {"tf": (100, 100, 100), "tensorpack": (110, 112, 108), "keras": (80, 80, 80),
+                "keras-aa": (81, 79, 80.8), "tflearn": (95, 105, 100), "keras-xla": (96, 96, 96),
+                "keras-jax": (120, 120, 120)},
+    # batch 8: ms/step = 8000 / images/sec
+    "tiny": {"tf": (4000, 4000, 4000), "tensorpack": (3000, 3000, 3000),
+             "keras": (2000, 1600, 2000), "keras-aa": (2010, 1610, 1990),
+             "tflearn": (3200, 3200, 3200), "keras-xla": (2500, 2500, 2500),
+             "keras-jax": (5000, 5000, 5000)},
+}
+TORCH_SKIP = ("torch not installed; to run these cells: .venv/bin/pip install -r "
+              "requirements-torch.txt")
+
+
+@pytest.fixture(scope="module")
+def backend_sweep(tmp_path_factory):
+    """A sweep of alexnet and tiny with every API, 3 repeats, keras-torch skipped, planned by
+    plan.txt (no other task): the collector's results."""
+    d = tmp_path_factory.mktemp("backends")
+    (d / "logs").mkdir()
+    planned = []
+    for rep in (1, 2, 3):
+        for task, apis in BACKEND_SWEEP.items():
+            for api in list(apis) + ["keras-torch"]:
+                cell = f"{task}.{api}.g0"
+                planned.append(f"r{rep} {cell}\n")
+                text = (made_log(cell, rep, status="skipped", reason=TORCH_SKIP)
+                        if api == "keras-torch" else made_log(cell, rep, apis[api][rep - 1]))
+                (d / "logs" / f"{cell}.r{rep}.log").write_text(text)
+    (d / "plan.txt").write_text("".join(planned))
+    proc = run_main(d)  # the chart too: its floor panel
+    return proc, d, (d / "results.md").read_text(), json.loads((d / "results.json").read_text())
+
+
+def test_backend_sweep_tables_list_only_the_planned_tasks(backend_sweep):
+    proc, d, md, data = backend_sweep
+    assert proc.returncode == 0, proc.stderr  # skipped runs are no failure
+    assert "- Runs: 48 (42 ok, 0 failed, 6 skipped)" in md and "FAIRNESS" not in md
+    for label in ("CIFAR CNN", "VGG16", "ResNet50"):
+        assert f"| {label}" not in md, label  # not planned: no row anywhere
+    header = md.split("## Single device", 1)[1].split("\n|---", 1)[0]
+    assert header.endswith("| Task | device | tensorpack | Keras | tflearn | Keras/JAX | "
+                           "Keras/torch | Keras XLA | plain TF |")
+    alex = row(md, "AlexNet")
+    assert alex[5] == "120 (120–120, n=3 runs)" and alex[8] == "100 (100–100, n=3 runs)"
+    assert alex[6] == f"SKIPPED: {TORCH_SKIP}"
+    assert alex[2] == "**110** (108–112, n=3 runs)"  # tensorpack beats Keras and tflearn
+    assert f"- SKIPPED: alexnet.keras-torch.g0 repeat 2 (logs/alexnet.keras-torch.g0.r2.log): " \
+        f"{TORCH_SKIP}" in md
+    png = (d / "results.png").read_bytes()
+    assert int.from_bytes(png[16:20], "big") >= 2 * 1000  # two panels side by side, 10 in each
+
+
+def test_backend_ratios_against_keras_on_tensorflow(backend_sweep):
+    _, _, md, data = backend_sweep
+    section = "## Keras backends and XLA"
+    head = md.split(section, 1)[1].split("\n|---", 1)[0].rsplit("\n", 1)[1]
+    assert head == ("| Task | device | Keras XLA / Keras | Keras/JAX / Keras | Keras/JAX / "
+                    "Keras XLA | Keras/torch / Keras | A/A band (keras-aa / Keras) |")
+    alex = row(md, "AlexNet", section)
+    assert alex[1:5] == ["cpu", "**1.20×** (1.20–1.20, 3 pairs): **Keras XLA faster**",
+                         "**1.50×** (1.50–1.50, 3 pairs): **Keras/JAX faster**",
+                         "**1.25×** (1.25–1.25, 3 pairs): **Keras/JAX faster**"]
+    assert alex[5] == "— (Keras/torch skipped)" and alex[6].startswith("±1.3 % (0.99–1.01, 3 A/A")
+    jax = [c for c in data["comparisons"] if (c["task"], c["a"], c["b"]) ==
+           ("alexnet", "keras-jax", "keras-xla")]
+    assert jax == [{"variant": "fp32", "task": "alexnet", "gpus": 0, "a": "keras-jax",
+                    "b": "keras-xla", "kind": "ratio", "median": 1.25, "min": 1.25, "max": 1.25,
+                    "pairs": 3, "established": True, "why": ""}]
+
+
+def test_every_api_as_a_fraction_of_the_plain_tf_floor(backend_sweep):
+    _, _, md, _ = backend_sweep
+    section = "## Fraction of the plain-TF floor"
+    alex = row(md, "AlexNet", section)
+    assert alex[2] == "**1.10 (1.08–1.12, 3 pairs): floor beaten**"  # tensorpack
+    assert alex[3] == "0.80 (0.80–0.80, 3 pairs): below the floor"  # Keras
+    assert alex[4] == ("1.00 (0.95–1.05, 3 pairs): not established (pairs on both sides of "
+                       "1.0)")  # tflearn
+    assert alex[5] == "**1.20 (1.20–1.20, 3 pairs): floor beaten**"  # Keras/JAX
+    assert alex[6] == "— (Keras/torch skipped)" and alex[7].startswith("0.96 (0.96–0.96, 3 pairs)")
+    tiny = row(md, "Tiny (per-step overhead)", section)
+    assert tiny[3] == "0.50 (0.40–0.50, 3 pairs): below the floor"
+
+
+def test_the_per_step_overhead_table(backend_sweep):
+    _, _, md, data = backend_sweep
+    part = md.split("## Per-step overhead", 1)[1].split("\n## ", 1)[0]
+    assert "Device: cpu; A/A band (keras-aa / Keras): ±0.6 % (" in part
+
+    def api_row(label):
+        return next(l for l in part.splitlines() if l.startswith(f"| {label} |"))[2:-2].split(" | ")
+    assert api_row("plain TF") == ["plain TF", "2.00 ms (2.00–2.00, n=3 runs)", "— (the floor)"]
+    assert api_row("Keras") == ["Keras", "4.00 ms (4.00–5.00, n=3 runs)",
+                                "+2.00 ms (+2.00 to +3.00, 3 pairs): beyond the A/A band"]
+    assert api_row("Keras/JAX") == ["Keras/JAX", "1.60 ms (1.60–1.60, n=3 runs)",
+                                    "**-0.40 ms (-0.40 to -0.40, 3 pairs): floor beaten**"]
+    assert api_row("tensorpack")[1:] == ["2.67 ms (2.67–2.67, n=3 runs)",
+                                         "+0.67 ms (+0.67 to +0.67, 3 pairs): beyond the A/A band"]
+    assert api_row("Keras/torch")[1:] == [f"SKIPPED: {TORCH_SKIP}", "— (Keras/torch skipped)"]
+    assert "Keras A/A" not in part
+    assert run_of(data, "tiny.keras.g0", 2)["ms_per_step"] == 5.0
+    # the hardware table leaves out a task tools/flops.py cannot count
+    hw = md.split("## Hardware limit", 1)[1].split("\n## ", 1)[0]
+    if not collect.counts_flops("tiny"):
+        assert "| Tiny" not in hw and "Tiny (per-step overhead): no FLOP count" in hw
+
+
+def test_a_quick_backend_sweep_names_nothing(backend_sweep, tmp_path):
+    _, d, _, _ = backend_sweep
+    quick = tmp_path / "quick"
+    shutil.copytree(d, quick)
+    for log in (quick / "logs").glob("*.log"):
+        log.write_text(log.read_text().replace(" mode=cpu ", " mode=quick "))
+    assert run_main(quick, png=False).returncode == 0
+    md = (quick / "results.md").read_text()
+    for section in ("## Keras backends and XLA", "## Fraction of the plain-TF floor",
+                    "## Per-step overhead"):
+        table = md.split(section, 1)[1].split("\n## ", 1)[0].split("\n| ", 1)[1]
+        assert "smoke test: no comparison" in table and "floor beaten" not in table, section
+        assert "faster" not in table and "beyond the A/A band" not in table, section

@@ -30,6 +30,17 @@ import sweep  # noqa: E402  (tools/sweep.py)
 
 CIFAR = ("cifar10-cnn.tensorpack.g0", "cifar10-cnn.keras.g0", "cifar10-cnn.tflearn.g0",
          "cifar10-cnn.keras-aa.g0")  # keras-aa: Keras's script again, the A/A run
+# The APIs of the tests written before the Keras backends and plain TF: most sweeps here run these
+# four only (--only only(task, ...)), to stay fast; the new APIs have tests of their own.
+OLD_APIS = ("tensorpack", "keras", "tflearn", "keras-aa")
+
+
+def only(*tasks, apis=OLD_APIS):
+    """An --only value selecting these APIs' cells of these tasks (every variant and count)."""
+    return ",".join(f"{t}.{a}.g" for t in tasks for a in apis)
+
+
+KERAS_AA = only("alexnet", apis=("keras", "keras-aa"))  # AlexNet's Keras and A/A cells
 # what the sweep's run line records about what made the run (tools/sweep.py's wants())
 MADE_BY = ("mode", "args", "script_sha", "bench_sha", "dirty", "python", "cpu", "cores")
 
@@ -108,7 +119,7 @@ def run_line(log):
 @pytest.mark.slow
 def test_sweep_failure_resume_and_repeats(tmp_path, gen_cifar):
     out = tmp_path / "sweep"
-    common = ("--quick", "--only", "cifar10-cnn.*", "--out", out, "--cifar-data", gen_cifar)
+    common = ("--quick", "--only", only("cifar10-cnn"), "--out", out, "--cifar-data", gen_cifar)
 
     # 1. one repeat of the four CIFAR cells; the Keras cell is made to fail
     p = run_all(tmp_path, *common, RUN_ALL_EXTRA_ARGS_cifar10_cnn_keras_g0="--epochs 0")
@@ -216,7 +227,7 @@ def test_missing_cifar_data_is_skipped_not_failed(tmp_path):
     out = tmp_path / "nodata"
     (out / "logs").mkdir(parents=True)
     (out / "logs" / "peak.log").write_text(QUICK_PEAK)
-    p = run_all(tmp_path, "--quick", "--only", "cifar10-cnn.keras", "--out", out,
+    p = run_all(tmp_path, "--quick", "--only", "cifar10-cnn.keras.g", "--out", out,
                 RUN_ALL_CIFAR_URL="http://127.0.0.1:9/cifar-10-python.tar.gz", timeout=120)
     assert p.returncode == 0, p.output
     r = runs(out)[(CIFAR[1], 1)]
@@ -225,33 +236,40 @@ def test_missing_cifar_data_is_skipped_not_failed(tmp_path):
     assert md_row(out, "CIFAR CNN")[3].startswith("SKIPPED: no CIFAR-10 data")
 
 
+ALL_APIS = ("tensorpack", "keras", "tflearn", "keras-aa", "keras-xla", "keras-jax", "tf",
+            "keras-torch")  # the default plan's API order (repeat 1)
+DP_APIS = ("tensorpack", "keras", "keras-aa", "keras-xla", "keras-jax", "tf")  # data parallel
+
+
 def test_plans(tmp_path):
     out = tmp_path / "plan"
-    rc, stdout, _ = in_process("--dry-run", "--out", out)  # CPU machine: every cell at g0, 3 repeats
+    # CPU machine: every cell at g0, 3 repeats (the stand-in: jax and torch installed)
+    rc, stdout, _ = in_process("--dry-run", "--out", out, RUN_ALL_PYTHON=str(STANDIN))
     assert rc == 0, stdout
     pl = dry_plan(stdout)
-    assert len(pl) == 48 and {c.rsplit(".", 1)[1] for _, c in pl} == {"g0"}
+    assert len(pl) == 120 and {c.rsplit(".", 1)[1] for _, c in pl} == {"g0"}
 
     def apis(rep, task):
         return [c.split(".")[1] for r, c in pl if r == rep and c.startswith(task + ".")]
-    # keras-aa sits opposite keras in the rotation: always two runs away from it
-    assert apis("r1", "vgg16") == ["tensorpack", "keras", "tflearn", "keras-aa"]
-    assert apis("r2", "vgg16") == ["keras", "tflearn", "keras-aa", "tensorpack"]
-    assert apis("r3", "vgg16") == ["tflearn", "keras-aa", "tensorpack", "keras"]
-    assert [c for _, c in pl[:16]] == [f"{t}.{a}.g0" for t in ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
-                                       for a in ("tensorpack", "keras", "tflearn", "keras-aa")]
+    # keras-aa two runs from keras (as far as the APIs whose ratio to Keras is shown), the order
+    # rotated by one place per repeat
+    assert apis("r1", "vgg16") == list(ALL_APIS)
+    assert apis("r2", "vgg16") == list(ALL_APIS[1:] + ALL_APIS[:1])
+    assert apis("r3", "vgg16") == list(ALL_APIS[2:] + ALL_APIS[:2])
+    assert [c for _, c in pl[:40]] == [f"{t}.{a}.g0" for t in rules.TASKS for a in ALL_APIS]
+    assert rules.TASKS[-1] == "tiny"
     assert "r1 alexnet.keras-aa.g0: imagenet-keras.py 0 --model alexnet --image-size 128" in stdout
-    assert "estimate: unknown (no earlier run in DIR); the time limits allow at most 16:00:00" in stdout
+    assert ("estimate: unknown (no earlier run in DIR); the time limits allow at most 40:00:00"
+            in stdout)
 
     rc, stdout, _ = in_process("--dry-run", "--out", out, RUN_ALL_NGPU="6")  # GPU machine: 3 repeats too
     assert rc == 0 and "repeats: 3" in stdout, stdout
     cells = [c for r, c in dry_plan(stdout) if r == "r1"]
     assert {r for r, _ in dry_plan(stdout)} == {"r1", "r2", "r3"}
+    # tflearn and keras-torch at one GPU only; keras-xla data parallel on GPUs
     assert [c for c in cells if c.startswith("resnet50.")] == [
-        "resnet50.tensorpack.g1", "resnet50.keras.g1", "resnet50.tflearn.g1", "resnet50.keras-aa.g1",
-        "resnet50.tensorpack.g2", "resnet50.keras.g2", "resnet50.keras-aa.g2",
-        "resnet50.tensorpack.g4", "resnet50.keras.g4", "resnet50.keras-aa.g4",
-        "resnet50.tensorpack.g6", "resnet50.keras.g6", "resnet50.keras-aa.g6"]
+        *[f"resnet50.{a}.g1" for a in ALL_APIS],
+        *[f"resnet50.{a}.g{n}" for n in (2, 4, 6) for a in DP_APIS]]
     assert "r1 vgg16.keras.g2: imagenet-keras.py 2 --model vgg16  (time limit 3600s)" in stdout
     assert "r1 vgg16.keras-aa.g2: imagenet-keras.py 2 --model vgg16  (time limit 3600s)" in stdout
     assert "r1 cifar10-cnn.tflearn.g1: cifar10-cnn-tflearn.py 1 --epochs 4 --data <cifar-data>" in stdout
@@ -264,7 +282,7 @@ def test_plans(tmp_path):
     assert rc == 0, stdout
     assert [c for r, c in dry_plan(stdout) if r == "r1" and c.startswith("alexnet")] == [
         "alexnet.keras.g1", "alexnet.tflearn.g1", "alexnet.keras.g2"]
-    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "alexnet.keras")  # keras and keras-aa
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", KERAS_AA)
     assert [c for r, c in dry_plan(stdout) if r == "r2"] == ["alexnet.keras-aa.g0", "alexnet.keras.g0"]
     assert not out.exists()  # a dry run writes nothing
 
@@ -278,16 +296,16 @@ def test_help_and_dry_run_write_nothing(tmp_path):
     """Through ./run_all.sh itself: --help and --dry-run read and plan, and change nothing on disk
     (here: a folder of an earlier sweep, whose run times the dry run's estimate uses)."""
     out = tmp_path / "sweep"
-    p = standin(tmp_path, "--only", "alexnet.keras", "--out", out)
+    p = standin(tmp_path, "--only", KERAS_AA, "--out", out)
     assert p.returncode == 0, p.output
     before = tree(tmp_path)
     p = run_all(tmp_path, "--help")
     assert p.returncode == 0 and "cifar10-cnn.keras.g0" in p.stdout and "--repeat N" in p.stdout, p.output
     assert "keras-aa" in p.stdout and "default 3, with or without GPUs; 1 with --quick" in " ".join(p.stdout.split())
-    p = run_all(tmp_path, "--dry-run", "--only", "alexnet", "--out", out)
+    p = run_all(tmp_path, "--dry-run", "--only", KERAS_AA, "--out", out)
     assert p.returncode == 0, p.output
     assert re.search(r"^estimate: ~0:0\d \(from 2 earlier runs in DIR\); the time limits allow at most "
-                     r"4:00:00$", p.stdout, re.M), p.stdout
+                     r"2:00:00$", p.stdout, re.M), p.stdout
     assert tree(tmp_path) == before
 
 
@@ -361,7 +379,7 @@ def test_variants_plan_names_and_order(tmp_path):
     plain name); within a repeat an API's variants run back to back, their order rotating like the
     APIs'; tflearn has no nchw cell; each part reaches the command (or, onednn, its environment)."""
     out = tmp_path / "plan"
-    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "vgg16", "--repeat", 2,
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", only("vgg16"), "--repeat", 2,
                                "--variants", "xla+amp,fp32,nchw")
     assert rc == 0, stdout
     assert "repeats: 2, variants: amp+xla,fp32,nchw)" in stdout
@@ -414,6 +432,71 @@ def test_variants_plan_names_and_order(tmp_path):
     assert not out.exists()
 
 
+def test_plans_of_the_backends_xla_and_plain_tf(tmp_path, monkeypatch):
+    """keras-xla, keras-jax, tf and keras-torch cells: their commands, their device counts (no
+    keras-torch data parallel, no keras-xla replicas on the CPU), their variants, and cells
+    SKIPPED when the interpreter lacks their backend."""
+    out = tmp_path / "plan"
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--gpus", "0 1 2", "--only", "alexnet",
+                               "--repeat", 1, RUN_ALL_PYTHON=str(STANDIN))
+    assert rc == 0, stdout
+    assert [c for _, c in dry_plan(stdout)] == [
+        *[f"alexnet.{a}.g{n}" for n in (0, 1) for a in ALL_APIS],
+        *[f"alexnet.{a}.g2" for a in DP_APIS if a != "keras-xla"]]
+    base = "0 --model alexnet --image-size 128 --steps 16 --epochs 3"
+    for api, command in (("keras-xla", f"imagenet-keras.py {base} --xla"),
+                         ("keras-jax", f"imagenet-keras.py {base} --backend jax"),
+                         ("keras-torch", f"imagenet-keras.py {base} --backend torch"),
+                         ("tf", f"imagenet-tf.py {base}")):
+        assert f"r1 alexnet.{api}.g0: {command}  (time limit 1200s)" in stdout, api
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "tiny.keras-jax", "--repeat", 1,
+                               RUN_ALL_PYTHON=str(STANDIN))
+    assert stdout.splitlines()[1] == ("r1 tiny.keras-jax.g0: imagenet-keras.py 0 --model tiny "
+                                      "--image-size 32 --steps 1500 --epochs 3 --backend jax  "
+                                      "(time limit 1200s)")
+
+    # each API's variants; Keras's --xla with replicas only on GPUs
+    every = "fp32,amp,xla,onednn,nchw"
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "alexnet.keras-,alexnet.tf.g",
+                               "--variants", every, "--repeat", 1, RUN_ALL_PYTHON=str(STANDIN))
+    planned = {}
+    for _, cell in dry_plan(stdout):
+        planned.setdefault(rules.split_cell(cell)[1], []).append(rules.variant_of(cell))
+    assert planned == {"keras-aa": every.split(","), "keras-xla": ["fp32", "amp", "onednn", "nchw"],
+                       "keras-jax": ["fp32", "amp", "nchw"], "tf": every.split(","),
+                       "keras-torch": ["fp32"]}
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--gpus", "0 2", "--only",
+                               "alexnet.keras.g", "--variants", "fp32,xla", "--repeat", 1)
+    assert [c for _, c in dry_plan(stdout)] == ["alexnet.keras.g0", "alexnet.keras.g0.xla",
+                                                "alexnet.keras.g2"]
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--gpus", "2", "--only",
+                               "alexnet.keras.g,alexnet.keras-xla", "--variants", "fp32,xla",
+                               "--repeat", 1, RUN_ALL_NGPU="2")
+    assert [c for _, c in dry_plan(stdout)] == ["alexnet.keras.g2", "alexnet.keras.g2.xla",
+                                                "alexnet.keras-xla.g2"]
+
+    # an interpreter without jax and torch: their cells are planned, and SKIPPED when run
+    monkeypatch.setenv("STANDIN_MISSING", "torch jax")
+    rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "alexnet", "--repeat", 1,
+                               RUN_ALL_PYTHON=str(STANDIN))
+    assert rc == 0, stdout
+    for api, lib, req in (("keras-jax", "jax", "requirements.txt"),
+                          ("keras-torch", "torch", "requirements-torch.txt")):
+        assert (f"{api}: SKIPPED when run: {lib} not installed; to run these cells: {STANDIN} -m "
+                f"pip install -r {req}") in stdout
+        assert re.search(rf"^r1 alexnet\.{api}\.g0: .*  \(SKIPPED: not installed\)$", stdout, re.M)
+    assert "the time limits allow at most 2:00:00" in stdout  # 6 runs of 1200 s, not 8
+    venv = tmp_path / "env" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "pip").write_text("")
+    assert sweep.install_command(str(venv / "python"), "requirements-torch.txt") == (
+        f"{venv / 'pip'} install -r requirements-torch.txt")
+    if (REPO / ".venv" / "bin" / "pip").is_file():
+        assert sweep.install_command(str(REPO / ".venv" / "bin" / "python"), "r.txt") == (
+            ".venv/bin/pip install -r r.txt")
+    assert not out.exists()
+
+
 # ---- with the stand-in interpreter (tests/standin/python: contract lines in milliseconds) ----
 STANDIN = REPO / "tests" / "standin" / "python"
 ALEX = ("alexnet.tensorpack.g0", "alexnet.keras.g0", "alexnet.tflearn.g0", "alexnet.keras-aa.g0")
@@ -448,7 +531,7 @@ def faulty_sweep(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("faults")
     out = tmp_path / "sweep"
     hooks = {"RUN_ALL_EXTRA_ARGS_" + re.sub(r"[.-]", "_", cell): extra for cell, (extra, _) in FAULTS.items()}
-    p = standin(tmp_path, "--only", "alexnet,vgg16,resnet50", "--out", out, **hooks)
+    p = standin(tmp_path, "--only", only("alexnet", "vgg16", "resnet50"), "--out", out, **hooks)
     return p, out, runs(out)
 
 
@@ -481,7 +564,7 @@ def test_failed_runs_are_redone_and_ok_ones_kept(faulty_sweep, tmp_path):
     failed runs and keeps the ok ones."""
     _, out, _ = faulty_sweep
     assert md_row(out, "AlexNet")[3].startswith("FAILED")
-    p = standin(tmp_path, "--only", "alexnet,vgg16,resnet50", "--out", out)
+    p = standin(tmp_path, "--only", only("alexnet", "vgg16", "resnet50"), "--out", out)
     # exit 0: every run ok and no fairness mismatch (the stand-in spells its model line as each
     # framework does: SGD/GradientDescent, channels_last/NHWC)
     assert p.returncode == 0 and p.stdout.count("done already, kept") == 1, p.output
@@ -493,7 +576,7 @@ def test_failed_runs_are_redone_and_ok_ones_kept(faulty_sweep, tmp_path):
 def test_spread_and_timed_epochs_come_from_the_throughput_lines(tmp_path):
     # the summary carries images_per_sec only; epochs 2 and 3 (200, 210) are the timed ones
     out = tmp_path / "sweep"
-    p = standin(tmp_path, "--only", "alexnet.keras", "--out", out)
+    p = standin(tmp_path, "--only", KERAS_AA, "--out", out)
     assert p.returncode == 0, p.output
     r = runs(out)
     assert all(set(x["lines"]["summary"]) == {"framework", "task", "gpus", "images_per_sec"} for x in r.values())
@@ -548,7 +631,7 @@ def test_a_variant_sweep_shows_each_variant_and_its_speed_up(tmp_path):
     """--variants amp,fp32: each variant's own tables, and amp's speed-up over fp32 paired by
     repeat (the stand-in trains twice as fast with --amp); the chart has a panel per variant."""
     out = tmp_path / "sweep"
-    p = standin(tmp_path, "--only", "alexnet.keras", "--variants", "amp,fp32", "--repeat", 2,
+    p = standin(tmp_path, "--only", KERAS_AA, "--variants", "amp,fp32", "--repeat", 2,
                 "--out", out)
     assert p.returncode == 0, p.output
     amp, aa_amp = "alexnet.keras.g0.amp", "alexnet.keras-aa.g0.amp"
@@ -593,7 +676,7 @@ def test_a_variant_sweep_shows_each_variant_and_its_speed_up(tmp_path):
     assert recollect(out) == 0
     assert md_table(out, "## Variant speed-ups")[0][4] == (
         "4.00× (4.00–4.00, 1 pair of 2 repeats; 1 busy run left out)")
-    rc, stdout, _ = in_process("--dry-run", "--only", "alexnet.keras", "--variants", "amp,fp32",
+    rc, stdout, _ = in_process("--dry-run", "--only", KERAS_AA, "--variants", "amp,fp32",
                                "--repeat", 2, "--out", out)  # the estimate from these runs
     assert rc == 0 and re.search(r"^estimate per variant: amp ~0:\d\d, fp32 ~0:\d\d$", stdout,
                                  re.M), stdout
@@ -604,7 +687,7 @@ def test_onednn_env_global_args_and_a_variant_that_did_not_apply(tmp_path):
     compares it, the stand-in's model line shows it), the peak is measured under both settings,
     RUN_ALL_EXTRA_ARGS reaches every cell, and an amp run whose model line says float32 fails."""
     out = tmp_path / "sweep"
-    common = ("--only", "alexnet.keras", "--variants", "onednn,amp", "--out", out)
+    common = ("--only", KERAS_AA, "--variants", "onednn,amp", "--out", out)
     aa_amp = "alexnet.keras-aa.g0.amp"
     p = standin(tmp_path, *common, RUN_ALL_EXTRA_ARGS="--steps 7",
                 RUN_ALL_EXTRA_ARGS_alexnet_keras_aa_g0_amp="--fake-no-amp")
@@ -672,9 +755,9 @@ def test_backslash_in_cifar_data_path_resumes(tmp_path):
     data = tmp_path / "da\\ta \"x\""
     (data / "cifar-10-batches-py").mkdir(parents=True)
     out = tmp_path / "sweep"
-    p = standin(tmp_path, "--only", "cifar10-cnn.keras", "--out", out, "--cifar-data", data)
+    p = standin(tmp_path, "--only", "cifar10-cnn.keras.g", "--out", out, "--cifar-data", data)
     assert p.returncode == 0, p.output
-    p = standin(tmp_path, "--only", "cifar10-cnn.keras", "--out", out, "--cifar-data", data)
+    p = standin(tmp_path, "--only", "cifar10-cnn.keras.g", "--out", out, "--cifar-data", data)
     assert p.returncode == 0 and "done already, kept" in p.stdout, p.output
 
 
@@ -730,11 +813,11 @@ def test_signal_stops_the_whole_child_group(tmp_path, sig, rc):
 def test_interrupt_during_the_idle_sample(tmp_path):
     out = tmp_path / "sweep"
     proc = subprocess.Popen(
-        ["./run_all.sh", "--repeat", "1", "--only", "alexnet", "--out", str(out)], cwd=REPO,
+        ["./run_all.sh", "--repeat", "1", "--only", only("alexnet"), "--out", str(out)], cwd=REPO,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_signals,
         env=env_for(tmp_path, RUN_ALL_PYTHON=str(STANDIN), RUN_ALL_IDLE_SAMPLE_S="10"))
     first = ""
-    while not first.startswith("run 1 of 4"):  # tensorpack, keras, tflearn, keras-aa
+    while not first.startswith("run 1 of 4"):  # tensorpack, keras, tflearn, keras-aa (only())
         first = proc.stdout.readline()
         assert first or proc.poll() is None, "run_all.sh ended early"
     time.sleep(0.3)  # inside the 10 s idle sample before the first run
@@ -816,7 +899,7 @@ def test_the_time_limit_ends_the_whole_group(tmp_path, monkeypatch):
 
 def test_a_failed_collector_marks_the_results_stale(tmp_path, monkeypatch):
     out = tmp_path / "sweep"
-    assert standin(tmp_path, "--only", "alexnet.keras", "--out", out).returncode == 0
+    assert standin(tmp_path, "--only", KERAS_AA, "--out", out).returncode == 0
     before = (out / "results.md").read_text()
     broken = tmp_path / "collect.py"
     broken.write_text("import sys\nsys.exit(4)\n")
@@ -831,12 +914,63 @@ def test_a_failed_collector_marks_the_results_stale(tmp_path, monkeypatch):
 
 # ---- a run belongs to what made it -----------------------------------------------------------------
 def copy_repo(tmp_path):
-    """The files a sweep reads (the scripts, bench.py, tools/), in a folder of their own."""
+    """The files a sweep reads (the scripts, bench.py, tools/), in a folder of their own; plain
+    TensorFlow's scripts as placeholders where this checkout has none yet (the stand-in runs
+    none of them)."""
     repo = tmp_path / "repo"
     shutil.copytree(REPO / "tools", repo / "tools", ignore=shutil.ignore_patterns("__pycache__"))
     for f in [REPO / "bench.py", *REPO.glob("cifar10-cnn-*.py"), *REPO.glob("imagenet-*.py")]:
         shutil.copy(f, repo)
+    for name in ("cifar10-cnn-tf.py", "imagenet-tf.py"):
+        if not (repo / name).exists():
+            (repo / name).write_text("# a placeholder for the stand-in\n")
     return repo
+
+
+def test_a_sweep_of_every_api_with_torch_missing(tmp_path):
+    """The tiny task with all eight APIs through the stand-in: keras-torch SKIPPED (torch not
+    installed) with the install command, the backends and plain TF ok, no fairness mismatch
+    (xla is keras-xla's and keras-jax's own), only the planned task in results.md; once torch is
+    there, only the skipped cell runs."""
+    repo, out = copy_repo(tmp_path), tmp_path / "sweep"
+
+    def again(**env):
+        return run_all(tmp_path, "--repeat", 1, "--only", "tiny", "--out", out,
+                       entry=repo / "tools" / "sweep.py", RUN_ALL_PYTHON=str(STANDIN), **env)
+    p = again(STANDIN_MISSING="torch")
+    assert p.returncode == 0, p.output
+    assert plan(out) == [("r1", f"tiny.{a}.g0") for a in ALL_APIS]
+    why = (f"torch not installed; to run these cells: {STANDIN} -m pip install -r "
+           "requirements-torch.txt")
+    assert f"keras-torch cells SKIPPED: {why}" in p.stdout and f"    SKIPPED: {why}" in p.stdout
+    r = runs(out)
+    torch = r["tiny.keras-torch.g0", 1]
+    assert (torch["status"], torch["reason"]) == ("skipped", why)
+    assert all(x["status"] == "ok" for (c, _), x in r.items() if c != "tiny.keras-torch.g0")
+    jax = r["tiny.keras-jax.g0", 1]
+    assert jax["lines"]["run"]["args"].endswith(" --epochs 3 --backend jax")
+    assert (jax["lines"]["model"]["backend"], jax["lines"]["model"]["xla"]) == ("jax", "on")
+    assert r["tiny.keras-xla.g0", 1]["lines"]["model"]["xla"] == "True"
+    assert r["tiny.keras.g0", 1]["lines"]["model"]["backend"] == "tensorflow"
+    tf = r["tiny.tf.g0", 1]
+    assert tf["lines"]["model"]["framework"] == "tf" and tf["lines"]["run"]["args"] == (
+        "imagenet-tf.py 0 --model tiny --image-size 32 --steps 1500 --epochs 3")
+    quiet(out)
+    assert recollect(out) == 0
+    md = (out / "results.md").read_text()
+    assert "FAIRNESS" not in md and "| AlexNet" not in md and "| CIFAR CNN" not in md
+    assert md_table(out, "## Single device") == [[
+        "Tiny (per-step overhead)", "cpu", *["205 (n=1 run)"] * 4,
+        "SKIPPED: " + collect.short(why, 90), "205 (n=1 run)", "205 (n=1 run)"]]
+    overhead = {row[0]: row[1:] for row in md_table(out, "## Per-step overhead")}
+    assert overhead["plain TF"] == ["39.02 ms (n=1 run)", "— (the floor)"]  # 1000 x 8 / 205
+    assert overhead["Keras/JAX"][0] == "39.02 ms (n=1 run)"
+    assert overhead["Keras/torch"][1] == "— (Keras/torch skipped)"
+    assert "## Keras backends and XLA" in md and "## Fraction of the plain-TF floor" in md
+
+    p = again()  # torch installed now: the skipped cell runs, the others are kept
+    assert p.returncode == 0 and "8 runs planned (7 done already)" in p.stdout, p.output
+    assert runs(out)["tiny.keras-torch.g0", 1]["status"] == "ok"
 
 
 def test_a_run_belongs_to_what_made_it(tmp_path):
@@ -845,7 +979,7 @@ def test_a_run_belongs_to_what_made_it(tmp_path):
     repo, out = copy_repo(tmp_path), tmp_path / "sweep"
 
     def again(kept, **env):
-        p = run_all(tmp_path, "--repeat", 1, "--only", "alexnet.keras", "--out", out,
+        p = run_all(tmp_path, "--repeat", 1, "--only", KERAS_AA, "--out", out,
                     entry=repo / "tools" / "sweep.py", **{"RUN_ALL_PYTHON": str(STANDIN), **env})
         assert p.returncode == 0 and f"2 runs planned ({kept} done already)" in p.stdout, p.output
         return p
@@ -874,7 +1008,7 @@ def test_a_run_belongs_to_what_made_it(tmp_path):
     # an edit while the sweep runs (the Keras run edits the script that the A/A run runs next): each
     # run records the code it ran, and the A/A run does not count for the plan it was made under
     out = tmp_path / "edited"
-    p = run_all(tmp_path, "--repeat", 1, "--only", "alexnet.keras", "--out", out,
+    p = run_all(tmp_path, "--repeat", 1, "--only", KERAS_AA, "--out", out,
                 entry=repo / "tools" / "sweep.py", RUN_ALL_PYTHON=str(STANDIN),
                 RUN_ALL_EXTRA_ARGS_alexnet_keras_g0=f"--fake-edit {script}")
     assert p.returncode == 1 and "the script or bench.py changed since the sweep started" in p.stdout
@@ -889,7 +1023,7 @@ def test_runs_of_another_machine_are_not_resumed(tmp_path):
     its runs is kept, and the results name the machine the runs were made on."""
     out = tmp_path / "cpu-2core"
     shutil.copytree(REPO / "results" / "cpu-2core", out)
-    p = standin(tmp_path, "--only", "alexnet", "--repeat", 3, "--out", out)
+    p = standin(tmp_path, "--only", only("alexnet"), "--repeat", 3, "--out", out)
     assert p.returncode == 0 and "12 runs planned (0 done already)" in p.stdout, p.output
     md = (out / "results.md").read_text()
     cpu = run_line(out / "logs" / "alexnet.keras.g0.r1.log")["cpu"]
@@ -915,11 +1049,11 @@ def test_a_skip_never_displaces_a_good_log(tmp_path):
 
 def test_a_quick_sweep_into_the_same_folder_leaves_the_default_runs_usable(tmp_path):
     out = tmp_path / "sweep"
-    assert standin(tmp_path, "--only", "alexnet.keras", "--out", out).returncode == 0
-    p = standin(tmp_path, "--only", "alexnet", "--out", out, "--quick", "--repeat", 2)
+    assert standin(tmp_path, "--only", KERAS_AA, "--out", out).returncode == 0
+    p = standin(tmp_path, "--only", only("alexnet"), "--out", out, "--quick", "--repeat", 2)
     assert p.returncode == 0 and "8 runs planned (0 done already)" in p.stdout, p.output
     assert plan(out) == [("r1", c) for c in ALEX] + [("r2", c) for c in ALEX[1:] + ALEX[:1]]
     assert_smoke_test(out)
-    p = standin(tmp_path, "--only", "alexnet.keras", "--out", out)
+    p = standin(tmp_path, "--only", KERAS_AA, "--out", out)
     assert "2 runs planned (2 done already)" in p.stdout and "measuring" not in p.stdout, p.output
     assert "SMOKE TEST" not in (out / "results.md").read_text()

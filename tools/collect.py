@@ -15,18 +15,27 @@ place only when all four are complete:
 
   results.md    header (the machine and library versions the runs recorded, the measured peaks,
                 whether the CPU runs bfloat16 natively as recorded, date, commit), fairness check,
-                single-device table, ratios vs Keras with the A/A noise band, data-parallel
-                table, hardware-limit table, API-property table, failed/skipped runs, mixed runs
-                (a --quick sweep: marked as a smoke test, no winner named). With several variants
+                single-device table, ratios vs Keras with the A/A noise band, Keras backends and
+                XLA (keras-xla/keras, keras-jax/keras, keras-jax/keras-xla, keras-torch/keras),
+                each API as a fraction of the plain-TF floor ("floor beaten" beyond the A/A
+                band), per-step overhead (the tiny task's ms/step and each API's ms/step over
+                plain TF's), data-parallel table, hardware-limit table, API-property table,
+                failed/skipped runs, mixed runs (a --quick sweep: marked as a smoke test, no
+                winner named). Only the tasks of the plan (plan.txt; without one, those with a
+                run) get rows, and only the planned APIs beyond tensorpack, Keras and tflearn get
+                columns and sections. With several variants
                 (run_all.sh --variants): first "Variant speed-ups", then the five per-task
                 sections once per variant, each under its own "## Variant `<variant>`" heading
                 (their own headings one level down); with fp32 runs alone, each section once.
-  results.csv   one row per run (its variant a column)
+  results.csv   one row per run (its variant and ms per step columns)
   results.json  one record per run (every key of its lines, its variant, its epochs'
                 images/sec), plus the peaks ("peak": the float32 one), the variants, fairness
-                findings, mixed makers and the exit status
-  results.png   per task, each API's single-device images/sec relative to Keras (median of the
-                paired ratios, whiskers min-max), the A/A noise band shaded; one panel per variant
+                findings, the backend, floor and overhead comparisons ("comparisons"), mixed
+                makers and the exit status
+  results.png   per task, each API's single-device images/sec relative to Keras, and Keras/JAX
+                relative to Keras XLA (median of the paired ratios, whiskers min-max), the A/A
+                noise band shaded; beside it, when plain TF ran, each API as a fraction of plain
+                TF's; one row of panels per variant
 
 Which logs count: a log named <task>.<api>.g<N>[.<variant>].r<repeat>.log whose `run` line names
 that same cell and repeat (a variant in its canonical spelling: amp+onednn, never onednn+amp; fp32
@@ -57,15 +66,18 @@ model, summary and throughput lines naming the cell's task, API (FRAMEWORK_OF fo
 another API's script) and device count, with replicas = max(gpus, 1), and a model line that does
 not contradict the cell's variant (rules.variant_problem: amp needs dtype bfloat16 or float16, and
 float16 loss scaling; xla, nchw and onednn need xla=True, channels_first and onednn=True; without
-them, float32, xla=False, channels_last). A number of more than 17
+them, float32, xla=False, channels_last; keras-jax and keras-xla always need xla=True), and for the
+Keras APIs the backend= of their API (keras-jax: jax, keras-torch: torch; else tensorflow, or no
+backend= in an older log). A number of more than 17
 significant digits is no number. Anything else is FAILED with its reason. The within-run spread
 and the number of timed epochs are computed from the throughput lines.
 
 Fairness: the model lines' must-be-equal keys (FAIR_KEYS) are compared per task, device count and
 variant after normalising each framework's spelling (numbers by value, "none" = 0 for the optimizer's
 hyperparameters, case-insensitive names, aliases: GradientDescent = SGD, NHWC = channels_last,
-NCHW = channels_first). The API properties (API_KEYS: input, bn, variables) are shown per task and
-API in results.md and never compared.
+NCHW = channels_first, on/off = True/False). The API properties (API_KEYS: input, bn, variables)
+are shown per task and API in results.md and never compared, nor are the keys that are a backend's
+own (rules.UNCOMPARED: xla for keras-xla and keras-jax, onednn for keras-jax and keras-torch).
 
 Exit status: 0 all runs ok (skipped runs are not failures); 1 some run failed, a planned run has
 no log, a log cannot be placed (stray, duplicate, unknown name), or the runs are mixed; 3 fairness
@@ -91,15 +103,28 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flops  # noqa: E402  (tools/flops.py, pure arithmetic)
 from rules import (  # noqa: E402  (tools/rules.py: what counts, ok, fairness, the winner)
-    AA_API, API_KEYS, APIS, BASE_VARIANT, GENERATED_LABEL, MAX_FALSE_WINNER, OTHER_CPU_LIMIT,
-    TASKS, aa_ratios, api_properties, cell_stats, fairness, fastest, is_quick, of_variant,
-    pair_ratio, peak_dtype, peak_for, peak_onednn, percent, read_sweep, rec_variant, TAGS,
-    single_gpus, speedup_bases, variant_parts, variant_ratio, variants_in)
+    AA_API, API_KEYS, APIS, BASE_VARIANT, FLOOR_API, GENERATED_LABEL,
+    MAX_FALSE_WINNER, OTHER_CPU_LIMIT, OVERHEAD_TASK, SHOWN_APIS, TASKS, aa_ratios,
+    api_properties, cell_stats, fairness, fastest, is_quick, of_variant, pair_ratio, peak_dtype,
+    peak_for, peak_onednn, percent, planned_apis, planned_tasks, read_sweep, rec_variant, TAGS,
+    single_gpus, speedup_bases, step_difference, step_ms, step_stats, variant_parts,
+    variant_ratio, variants_in)
 
 TASK_LABEL = {"cifar10-cnn": "CIFAR CNN", "alexnet": "AlexNet", "vgg16": "VGG16",
-              "resnet50": "ResNet50"}
+              "resnet50": "ResNet50", "tiny": "Tiny (per-step overhead)"}
 API_LABEL = {"tensorpack": "tensorpack", "keras": "Keras", "tflearn": "tflearn",
-             AA_API: "Keras A/A"}
+             AA_API: "Keras A/A", "keras-jax": "Keras/JAX", "keras-torch": "Keras/torch",
+             "keras-xla": "Keras XLA", FLOOR_API: "plain TF"}
+# The Keras backend and XLA ratios (results.md's "Keras backends and XLA", the chart): a / b.
+BACKEND_PAIRS = (("keras-xla", "keras"), ("keras-jax", "keras"), ("keras-jax", "keras-xla"),
+                 ("keras-torch", "keras"))
+# The chart's ratio series: the compared APIs over Keras, then BACKEND_PAIRS.
+CHART_PAIRS = (("tensorpack", "keras"), ("tflearn", "keras")) + BACKEND_PAIRS
+PAIR_COLOR = {("tensorpack", "keras"): "#1f77b4", ("tflearn", "keras"): "#2ca02c",
+              ("keras-xla", "keras"): "#9467bd", ("keras-jax", "keras"): "#ff7f0e",
+              ("keras-jax", "keras-xla"): "#8c564b", ("keras-torch", "keras"): "#e377c2"}
+API_COLOR = {"tensorpack": "#1f77b4", "keras": "#d62728", "tflearn": "#2ca02c",
+             "keras-xla": "#9467bd", "keras-jax": "#ff7f0e", "keras-torch": "#e377c2"}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_FAIRNESS, EXIT_CRASHED = 0, 1, 2, 3, 4
 PART_LABEL = {"amp": "mixed precision (--amp: bfloat16 on a CPU, float16 on a GPU)",
               "xla": "XLA (--xla)", "onednn": "oneDNN forced on (TF_ENABLE_ONEDNN_OPTS=1)",
@@ -258,7 +283,7 @@ def cell_text(st, bold=False):
     elif st["failed"]:
         txt = f"FAILED: {short(st['failed'][-1]['reason'])}"
     elif st["skipped"]:
-        txt = f"SKIPPED: {short(st['skipped'][-1]['reason'], 60)}"
+        txt = f"SKIPPED: {short(st['skipped'][-1]['reason'], 90)}"
     else:
         return "—"
     if st["warnings"]:
@@ -384,25 +409,27 @@ def md_fairness(fair, multi=False):
     return L + [""]
 
 
-def md_single_device(recs, quick, variant=BASE_VARIANT):
-    """Per task, each API's single-device images/sec; the established winner in bold."""
+def md_single_device(recs, quick, variant=BASE_VARIANT, tasks=TASKS, apis=APIS):
+    """Per task, each API's single-device images/sec; the established winner (of the compared
+    APIS) in bold."""
     L = ["## Single device", "",
          "Images/sec (higher is better): median over repeats of each run's median epoch "
          "(epochs ≥ 2; epoch 1 is warm-up), with min–max across repeats and the number of runs. "
-         "Single device = `gpus=1` on a GPU machine, `gpus=0` (CPU) otherwise. A name in bold is "
-         "faster than every other API by an established paired ratio (see below).", "",
-         "| Task | device | " + " | ".join(API_LABEL[a] for a in APIS) + " |",
-         "|---|---|" + "---|" * len(APIS)]
-    for task in TASKS:
+         "Single device = `gpus=1` on a GPU machine, `gpus=0` (CPU) otherwise. A figure in bold is "
+         "faster than every other of tensorpack, Keras and tflearn by an established paired ratio "
+         "(see below)." + extra_columns_note(apis), "",
+         "| Task | device | " + " | ".join(API_LABEL[a] for a in apis) + " |",
+         "|---|---|" + "---|" * len(apis)]
+    for task in tasks:
         g = single_gpus(recs, task, variant)
         win = None if quick else fastest(recs, task, g, variant)
-        cells = [cell_text(cell_stats(recs, task, a, g, variant), bold=(a == win)) for a in APIS]
+        cells = [cell_text(cell_stats(recs, task, a, g, variant), bold=(a == win)) for a in apis]
         L += [f"| {md(task_label(task, recs))} | {device_label(recs, task, g, variant)} | "
               + " | ".join(cells) + " |"]
     return L + [""]
 
 
-def md_ratios(recs, quick, variant=BASE_VARIANT):
+def md_ratios(recs, quick, variant=BASE_VARIANT, tasks=TASKS):
     """Per task, the paired ratios vs Keras and the A/A noise band."""
     L = ["## Ratios vs Keras", "",
          "Each ratio is an API's images/sec divided by Keras's from the two runs of the same "
@@ -421,7 +448,7 @@ def md_ratios(recs, quick, variant=BASE_VARIANT):
         L += ["", "Smoke test: the ratios are shown for completeness and compare nothing."]
     L += ["", "| Task | tensorpack / Keras | tflearn / Keras | A/A band (keras-aa / Keras) |",
           "|---|---|---|---|"]
-    for task in TASKS:
+    for task in tasks:
         g = single_gpus(recs, task, variant)
         cells = [ratio_text(pair_ratio(recs, task, a, "keras", g, variant), a, "keras", quick)
                  for a in ("tensorpack", "tflearn")]
@@ -430,7 +457,175 @@ def md_ratios(recs, quick, variant=BASE_VARIANT):
     return L + [""]
 
 
-def md_data_parallel(recs, variant=BASE_VARIANT):
+def extra_columns_note(apis):
+    """What the columns beyond tensorpack, Keras and tflearn are (none: '')."""
+    said = {"keras-jax": "Keras/JAX is the Keras script on JAX (`--backend jax`, always compiled)",
+            "keras-torch": "Keras/torch on PyTorch (`--backend torch`)",
+            "keras-xla": "Keras XLA on TensorFlow with `--xla`",
+            FLOOR_API: "plain TF is plain TensorFlow, the floor (see \"Fraction of the plain-TF "
+                       "floor\")"}
+    notes = [said[a] for a in apis if a in said]
+    return (" " + "; ".join(notes) + ".") if notes else ""
+
+
+def pairs_text(pr):
+    """'n pairs[ of R repeats][; k busy runs left out]' of a paired comparison."""
+    n, R = len(pr["pairs"]), len(pr["repeats"])
+    text = f"{n} pair{'s' if n != 1 else ''}" + (f" of {R} repeats" if R > n else "")
+    if pr.get("busy"):
+        text += f"; {pr['busy']} busy run{'s' if pr['busy'] != 1 else ''} left out"
+    return text
+
+
+def md_backends(recs, quick, variant=BASE_VARIANT, tasks=TASKS, apis=APIS):
+    """Per task, Keras on JAX and on torch against Keras on TensorFlow, without and with XLA
+    (BACKEND_PAIRS), paired by repeat and judged against the A/A band (no section when none of
+    these APIs was planned)."""
+    pairs = [(a, b) for a, b in BACKEND_PAIRS if a in apis and b in apis]
+    if not pairs:
+        return []
+    L = ["## Keras backends and XLA", "",
+         "The Keras scripts on other backends against Keras on TensorFlow: Keras/JAX "
+         "(`--backend jax`), which always compiles the step with XLA, over Keras without XLA and "
+         "over Keras XLA (`--xla`); Keras/torch (`--backend torch`) over Keras. Paired by repeat "
+         "and judged against the A/A band exactly as the ratios above (median, min–max, pairs; a "
+         "name in bold is faster beyond the band)."]
+    if quick:
+        L += ["", "Smoke test: the ratios are shown for completeness and compare nothing."]
+    heads = [f"{API_LABEL[a]} / {API_LABEL[b]}" for a, b in pairs]
+    L += ["", "| Task | device | " + " | ".join(heads) + " | A/A band (keras-aa / Keras) |",
+          "|---|---|" + "---|" * (len(pairs) + 1)]
+    for task in tasks:
+        g = single_gpus(recs, task, variant)
+        cells = [without_runs(recs, task, (a, b), g, variant)
+                 or ratio_text(pair_ratio(recs, task, a, b, g, variant), a, b, quick)
+                 for a, b in pairs]
+        cells.append(band_text(aa_ratios(recs, task, g, variant)))
+        L += [f"| {md(task_label(task, recs))} | {device_label(recs, task, g, variant)} | "
+              + " | ".join(md(c) for c in cells) + " |"]
+    return L + [""]
+
+
+def without_runs(recs, task, apis, g, variant):
+    """'' or '— (<API> skipped|failed|not run)' for the first of `apis` without an ok run of a
+    task and device count: a paired comparison with it has nothing to pair."""
+    for api in apis:
+        st = cell_stats(recs, task, api, g, variant)
+        if not st["ok"]:
+            what = "skipped" if st["skipped"] else "failed" if st["failed"] else "not run"
+            return f"— ({API_LABEL.get(api, api)} {what})"
+    return ""
+
+
+def floor_text(pr, quick=False):
+    """An API's images/sec as a fraction of plain TensorFlow's: median (min–max, pairs), and
+    "floor beaten" where it is faster beyond the A/A band."""
+    if pr["median"] is None:
+        return ratio_range(pr)
+    head = f"{pr['median']:.2f} ({pr['min']:.2f}–{pr['max']:.2f}, {pairs_text(pr)})"
+    if quick:
+        return f"{head}: smoke test: no comparison"
+    if pr["established"]:
+        return (f"**{head}: floor beaten**" if pr["median"] > 1 else f"{head}: below the floor")
+    return f"{head}: not established ({pr['why']})"
+
+
+def md_floor(recs, quick, variant=BASE_VARIANT, tasks=TASKS, apis=APIS):
+    """Per task, each API's images/sec as a fraction of plain TensorFlow's (the floor), paired by
+    repeat, flagged "floor beaten" beyond the A/A band (no section when tf was not planned)."""
+    if FLOOR_API not in apis:
+        return []
+    others = [a for a in apis if a != FLOOR_API]
+    L = ["## Fraction of the plain-TF floor", "",
+         "Each API's images/sec divided by plain TensorFlow's (`tf`: the same model, input and "
+         "optimizer written against TensorFlow alone, the floor an API's conveniences cost "
+         "against) from the two runs of the same repeat: the median over repeats with its "
+         "min–max and the number of pairs. Below 1.0 an API is slower than the floor. Where "
+         "every pair lies above 1.0 beyond the A/A band (the rule that names a winner above), "
+         "the table says **floor beaten**: the API's own path is faster than what the plain-TF "
+         "script does; \"below the floor\" where every pair lies below it beyond the band."]
+    if quick:
+        L += ["", "Smoke test: the fractions are shown for completeness and compare nothing."]
+    L += ["", "| Task | device | " + " | ".join(f"{API_LABEL[a]} / TF" for a in others)
+          + " | A/A band (keras-aa / Keras) |", "|---|---|" + "---|" * (len(others) + 1)]
+    for task in tasks:
+        g = single_gpus(recs, task, variant)
+        cells = [without_runs(recs, task, (a, FLOOR_API), g, variant)
+                 or floor_text(pair_ratio(recs, task, a, FLOOR_API, g, variant), quick)
+                 for a in others]
+        cells.append(band_text(aa_ratios(recs, task, g, variant)))
+        L += [f"| {md(task_label(task, recs))} | {device_label(recs, task, g, variant)} | "
+              + " | ".join(md(c) for c in cells) + " |"]
+    return L + [""]
+
+
+def step_text(recs, task, api, g, variant):
+    """A cell's ms/step: median (min–max, runs), or why it has none (failed, skipped)."""
+    ms = step_stats(recs, task, api, g, variant)
+    if ms["median"] is None:
+        return cell_text(cell_stats(recs, task, api, g, variant))
+    k = len(ms["values"])
+    return (f"{ms['median']:.2f} ms" + (f" ({ms['min']:.2f}–{ms['max']:.2f}, n={k} runs)" if k > 1
+                                        else " (n=1 run)"))
+
+
+def over_floor_text(d, quick=False):
+    """An API's ms/step less plain TF's, paired by repeat: median (min to max, pairs) and the
+    verdict on the images/sec ratio against the A/A band."""
+    if d["median"] is None:
+        return ratio_range(d)
+    head = (f"{d['median']:+.2f} ms ({d['min']:+.2f} to {d['max']:+.2f}, {pairs_text(d)})")
+    if quick:
+        return f"{head}: smoke test: no comparison"
+    if d["established"]:
+        return (f"**{head}: floor beaten**" if d["ratio_median"] > 1
+                else f"{head}: beyond the A/A band")
+    return f"{head}: not established ({d['why']})"
+
+
+def md_overhead(recs, quick, variant=BASE_VARIANT, tasks=TASKS, apis=APIS):
+    """The tiny task's milliseconds per step per API, and each API's cost per step over plain
+    TensorFlow's, paired by repeat (no section when the tiny task was not planned)."""
+    if OVERHEAD_TASK not in tasks:
+        return []
+    task = OVERHEAD_TASK
+    g = single_gpus(recs, task, variant)
+    L = ["## Per-step overhead", "",
+         f"The `{task}` task (the ImageNet scripts' `--model {task}`: a step's compute well under "
+         "a millisecond) measures what an API costs per training step beyond the compute: "
+         "milliseconds per step = 1000 × global batch (the model line's per-device batch × "
+         "replicas) / images/sec, median over repeats with min–max and the number of runs; and "
+         "each API's ms/step less plain TensorFlow's from the two runs of the same repeat (its "
+         "fixed cost over the floor), median with min to max and the number of pairs, judged on "
+         "the two runs' images/sec ratio against the A/A band as every ratio here "
+         "(**floor beaten**: faster than plain TF beyond the band).", "",
+         f"Device: {device_label(recs, task, g, variant)}; A/A band (keras-aa / Keras): "
+         f"{band_text(aa_ratios(recs, task, g, variant))}."]
+    if quick:
+        L += ["", "Smoke test: the figures are shown for completeness and compare nothing."]
+    L += ["", "| API | ms/step | over plain TF (ms/step, paired) |", "|---|---|---|"]
+    for api in apis:
+        if api == FLOOR_API:
+            over = "— (the floor)"
+        elif FLOOR_API not in apis:
+            over = "— (plain TF not planned)"
+        else:
+            over = (without_runs(recs, task, (api, FLOOR_API), g, variant) or
+                    over_floor_text(step_difference(recs, task, api, FLOOR_API, g, variant), quick))
+        L += [f"| {API_LABEL[api]} | {md(step_text(recs, task, api, g, variant))} | {md(over)} |"]
+    return L + [""]
+
+
+def counts_flops(task):
+    """Whether tools/flops.py counts a task's FLOPs (the tiny task's may be missing)."""
+    try:
+        flops.train_flops(task)
+        return True
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def md_data_parallel(recs, variant=BASE_VARIANT, tasks=TASKS, apis=APIS):
     """Images/sec and scaling efficiency per device count (no section without a multi-device
     run)."""
     recs = of_variant(recs, variant)
@@ -445,8 +640,8 @@ def md_data_parallel(recs, variant=BASE_VARIANT):
          "gpus=1 run exists).", "",
          "| API | model | " + " | ".join(f"{c} dev" if c else "cpu" for c in counts) + " |",
          "|---|---|" + "---|" * len(counts)]
-    for api in APIS:
-        for task in TASKS:
+    for api in apis:
+        for task in tasks:
             if not any(r["api"] == api and r["task"] == task for r in multi):
                 continue
             base_g = 1 if cell_stats(recs, task, api, 1, variant)["runs"] else 0
@@ -464,7 +659,7 @@ def md_data_parallel(recs, variant=BASE_VARIANT):
     return L + [""]
 
 
-def md_hardware(recs, peaks=None, variant=BASE_VARIANT):
+def md_hardware(recs, peaks=None, variant=BASE_VARIANT, tasks=TASKS, apis=APIS):
     """Achieved TFLOP/s and % of the measured peak per cell (the peak of its precision, see
     add_hardware), then any parameter-count mismatch between the model lines and tools/flops.py."""
     recs = of_variant(recs, variant)
@@ -480,8 +675,12 @@ def md_hardware(recs, peaks=None, variant=BASE_VARIANT):
          f"{of_peak} (times the number of GPUs for data-parallel cells).", "",
          "| Task | API | devices | image px | GFLOP/img (train) | img/s | TFLOP/s | % of peak |",
          "|---|---|---|---|---|---|---|---|"]
-    for task in TASKS:
-        for api in APIS:
+    uncounted = []
+    for task in tasks:
+        if not counts_flops(task):
+            uncounted.append(TASK_LABEL.get(task, task))
+            continue
+        for api in apis:
             for g in sorted({r["gpus"] for r in recs if r["task"] == task and r["api"] == api}):
                 st = cell_stats(recs, task, api, g, variant)
                 if not st["ok"]:
@@ -496,6 +695,9 @@ def md_hardware(recs, peaks=None, variant=BASE_VARIANT):
                       f"{gf if gf is not None else 'n/a'} | {fmt_ips(st['median'])} | "
                       f"{f'{tfl:.4f}' if tfl is not None else 'n/a'} | "
                       f"{f'{statistics.median(pct):.1f}%' if pct else no_peak(st['ok'], peaks)} |"]
+    if uncounted:
+        L += ["", f"{', '.join(uncounted)}: no FLOP count in tools/flops.py, left out (the "
+              "per-step overhead task is measured in ms/step, see above)."]
     notes = md_flop_count_notes(recs)
     if notes:
         L += ["", "Model/FLOP-count mismatches:", ""] + notes
@@ -515,7 +717,7 @@ def no_peak(runs, peaks):
     return f"— (no {dtype} peak measured)"
 
 
-def md_speedups(recs, variants, quick):
+def md_speedups(recs, variants, quick, tasks=TASKS, apis=APIS):
     """Per task, device count and API, each variant's images/sec over that of each variant of the
     sweep whose parts are a proper subset of its own (rules.speedup_bases), paired by repeat."""
     L = ["## Variant speed-ups", "",
@@ -529,9 +731,9 @@ def md_speedups(recs, variants, quick):
     if quick:
         L += ["", "Smoke test: the ratios are shown for completeness and compare nothing."]
     rows = []
-    for task in TASKS:
+    for task in tasks:
         for g in sorted({r["gpus"] for r in recs if r["task"] == task}):
-            for api in APIS:
+            for api in apis:
                 for v in variants:
                     for b in speedup_bases(v, variants):
                         if not (cell_stats(recs, task, api, g, v)["runs"]
@@ -554,13 +756,25 @@ def md_speedups(recs, variants, quick):
     return L + [""]
 
 
-def md_variant(recs, variant, quick, peaks):
-    """One variant's sections (single device, ratios, data parallel, hardware limit, API
-    properties) under a heading of its own, their headings one level down."""
+def md_sections(recs, quick, peaks, variant=BASE_VARIANT, tasks=TASKS, apis=APIS):
+    """One variant's sections: single device, ratios vs Keras, Keras backends and XLA, the
+    plain-TF floor, per-step overhead, data parallel, hardware limit, API properties (a section
+    whose APIs or task were not planned is left out)."""
+    return (md_single_device(recs, quick, variant, tasks, apis)
+            + md_ratios(recs, quick, variant, tasks)
+            + md_backends(recs, quick, variant, tasks, apis)
+            + md_floor(recs, quick, variant, tasks, apis)
+            + md_overhead(recs, quick, variant, tasks, apis)
+            + md_data_parallel(recs, variant, tasks, apis)
+            + md_hardware(recs, peaks, variant, tasks, apis)
+            + md_api_properties(recs, variant, apis))
+
+
+def md_variant(recs, variant, quick, peaks, tasks=TASKS, apis=APIS):
+    """One variant's sections (md_sections) under a heading of its own, their headings one level
+    down."""
     L = [f"## Variant `{variant}`", "", f"{variant_label(variant)}.", ""]
-    body = (md_single_device(recs, quick, variant) + md_ratios(recs, quick, variant)
-            + md_data_parallel(recs, variant) + md_hardware(recs, peaks, variant)
-            + md_api_properties(recs, variant))
+    body = md_sections(recs, quick, peaks, variant, tasks, apis)
     return L + ["#" + line if line.startswith("## ") else line for line in body]
 
 
@@ -584,7 +798,7 @@ def md_flop_count_notes(recs):
     return notes
 
 
-def md_api_properties(recs, variant=BASE_VARIANT):
+def md_api_properties(recs, variant=BASE_VARIANT, apis=APIS):
     """The API_KEYS of the model lines per task, device count and API: shown, never compared."""
     L = ["## API properties", "",
          "Differences that stay because they are the API, as each script's `model` line reports "
@@ -601,12 +815,12 @@ def md_api_properties(recs, variant=BASE_VARIANT):
             if all(v == {"none"} for v in vals.values()):
                 continue
             cells = [", ".join(sorted("—" if v is None else v for v in vals[a])) if a in vals
-                     else "—" for a in APIS]
+                     else "—" for a in apis]
             rows += [f"| {md(task_label(task, recs))}, {gpus_label(g)} | `{key}` | "
                      + " | ".join(md(c) for c in cells) + " |"]
     if rows:
-        L += ["", "| Task | key | " + " | ".join(API_LABEL[a] for a in APIS) + " |",
-              "|---|---|" + "---|" * len(APIS)] + rows
+        L += ["", "| Task | key | " + " | ".join(API_LABEL[a] for a in apis) + " |",
+              "|---|---|" + "---|" * len(apis)] + rows
     else:
         L += ["", "No run of the APIs has a model line."]
     return L + [""]
@@ -676,14 +890,15 @@ def write_md(d, recs, peaks, fair, info, exit_status, sweep=None):
     quick = is_quick(recs)
     variants = variants_in(recs) or [BASE_VARIANT]
     multi = variants != [BASE_VARIANT]
+    planned = sweep.get("planned")
+    tasks, apis = planned_tasks(recs, planned), planned_apis(recs, planned)
     L = md_header(recs, peaks, info) + md_mixed(sweep) + md_fairness(fair, multi)
     if multi:
-        L += md_speedups(recs, variants, quick)
+        L += md_speedups(recs, variants, quick, tasks, apis)
         for v in variants:
-            L += md_variant(recs, v, quick, peaks)
+            L += md_variant(recs, v, quick, peaks, tasks, apis)
     else:
-        L += (md_single_device(recs, quick) + md_ratios(recs, quick) + md_data_parallel(recs)
-              + md_hardware(recs, peaks) + md_api_properties(recs))
+        L += md_sections(recs, quick, peaks, BASE_VARIANT, tasks, apis)
     L += md_machine_load(recs) + md_failed(recs, sweep) + md_ignored(sweep)
     L += [f"Collector exit status: {exit_status} (0 ok, 1 a run failed or is missing, a log cannot "
           "be placed, or the runs are mixed; 3 fairness mismatch)."]
@@ -696,7 +911,8 @@ CSV_FIELDS = ("file", "cell", "task", "api", "gpus", "variant", "repeat", "statu
               "images_per_sec", "spread_pct", "epochs_timed", "epochs_images_per_sec", "image_size",
               "batch", "params", "optimizer", "lr", "dtype", "data_format", "device", "data",
               "load1_start", "load1_end", "other_cpu_start", "other_cpu_end", "load_warning",
-              "wall_s", "rc", "train_gflop_per_image", "tflops", "pct_of_peak", "start", "commit")
+              "wall_s", "rc", "train_gflop_per_image", "tflops", "pct_of_peak", "ms_per_step",
+              "start", "commit")
 
 
 def write_csv(d, recs):
@@ -710,9 +926,34 @@ def write_csv(d, recs):
                 row[k] = model.get(k)
             row["start"], row["commit"] = run.get("start"), run.get("commit")
             row["epochs_images_per_sec"] = ";".join(str(v) for v in r["epochs_images_per_sec"])
-            for k in ("tflops", "pct_of_peak"):
-                row[k] = None if r[k] is None else round(r[k], 6)
+            for k in ("tflops", "pct_of_peak", "ms_per_step"):
+                row[k] = None if r.get(k) is None else round(r[k], 6)
             w.writerow(row)
+
+
+def comparisons(recs, planned=None):
+    """The paired comparisons of results.md's backend, floor and overhead tables, per variant and
+    task at its single-device count: [{"variant", "task", "gpus", "a", "b", "kind" (ratio: a/b of
+    images/sec; ms_over: a's ms/step less b's), "median", "min", "max", "pairs", "established",
+    "why"}]."""
+    apis, out = planned_apis(recs, planned), []
+    for variant in variants_in(recs):
+        for task in planned_tasks(recs, planned):
+            g = single_gpus(recs, task, variant)
+            wanted = [(a, b, "ratio") for a, b in BACKEND_PAIRS]
+            wanted += [(a, FLOOR_API, "ratio") for a in apis if a != FLOOR_API]
+            if task == OVERHEAD_TASK:
+                wanted += [(a, FLOOR_API, "ms_over") for a in apis if a != FLOOR_API]
+            for a, b, kind in wanted:
+                if a not in apis or b not in apis:
+                    continue
+                pr = (pair_ratio if kind == "ratio" else step_difference)(recs, task, a, b, g,
+                                                                           variant)
+                out.append({"variant": variant, "task": task, "gpus": g, "a": a, "b": b,
+                            "kind": kind, "median": pr["median"], "min": pr["min"],
+                            "max": pr["max"], "pairs": len(pr["pairs"]),
+                            "established": pr["established"], "why": pr["why"]})
+    return out
 
 
 def write_json(d, recs, peak, fair, info, exit_status, sweep=None):
@@ -723,100 +964,151 @@ def write_json(d, recs, peak, fair, info, exit_status, sweep=None):
                    "mixed": [{"key": k, "values": v} for k, v in sweep.get("mixed", [])],
                    "peak": peak, "peaks": sweep.get("peaks", [peak] if peak else []),
                    "variants": variants_in(recs), "fairness_mismatches": fair,
+                   "comparisons": comparisons(recs, sweep.get("planned")),
                    "exit_status": exit_status,
                    "runs": recs, "ignored": sweep["ignored"], "junk": sweep["junk"],
                    "missing": [{"cell": c, "repeat": r} for c, r in sweep["missing"]]}, f, indent=1)
 
 
-def write_png(d, recs, info, peak):
-    """Per task, each API's throughput relative to Keras: the median of the paired ratios over
-    repeats with their min–max as whiskers, a line at 1.0 and the A/A noise band shaded; one panel
-    per variant (variants are never mixed in one group)."""
+def write_png(d, recs, info, peak, tasks=TASKS):
+    """Per task, each API's throughput relative to Keras (and Keras/JAX relative to Keras XLA):
+    the median of the paired ratios over repeats with their min–max as whiskers, a line at 1.0
+    and the A/A noise band shaded; beside it, when plain TensorFlow ran, each API as a fraction of
+    plain TF's (the floor); one row of panels per variant (variants are never mixed in one
+    group)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     quick = is_quick(recs)
     variants = variants_in(recs) or [BASE_VARIANT]
-    fig, axes = plt.subplots(len(variants), 1, figsize=(10, 5.5 * len(variants)), squeeze=False)
-    for ax, variant in zip(axes[:, 0], variants):
-        png_panel(ax, recs, variant, quick)
+    floor = any(r["api"] == FLOOR_API for r in recs)
+    cols = 2 if floor else 1
+    fig, axes = plt.subplots(len(variants), cols, figsize=(10 * cols, 5.5 * len(variants)),
+                             squeeze=False)
+    for row, variant in zip(axes, variants):
+        png_panel(row[0], recs, variant, quick, tasks)
         title = f"Single-device training throughput relative to Keras — {info['label']}"
+        if floor:
+            png_floor_panel(row[1], recs, variant, quick, tasks)
+            row[1].set_title(("SMOKE TEST (--quick): no comparison — " if quick else "")
+                             + (f"Variant {variant}: " if len(variants) > 1 else "")
+                             + "each API as a fraction of plain TensorFlow (the floor)",
+                             fontsize=10)
         if len(variants) > 1:
             title = f"Variant {variant}: " + title
         if quick:
             title = "SMOKE TEST (--quick): no comparison — " + title
-        ax.set_title(title, fontsize=10)
-    fig.text(0.01, 0.01, "markers: median over repeats of the paired ratio API / Keras; whiskers: "
-             "min–max of the pairs; filled: established (beyond the A/A band, see results.md); "
-             "absolute figures: results.md", fontsize=7, color="0.3")
+        row[0].set_title(title, fontsize=10)
+    fig.text(0.01, 0.01, "markers: median over repeats of the paired ratio; whiskers: min–max of "
+             "the pairs; filled: established (beyond the A/A band, see results.md); absolute "
+             "figures: results.md", fontsize=7, color="0.3")
     fig.tight_layout(rect=(0, 0.03 / len(variants), 1, 1))
     fig.savefig(os.path.join(d, "results.png"), dpi=110)
     plt.close(fig)
 
 
-def png_panel(ax, recs, variant, quick):
-    """One variant's panel of results.png."""
+def png_band(ax, recs, task, t, g, variant, first):
+    """The A/A band of one task, shaded around 1.0; its bounds."""
+    aa = aa_ratios(recs, task, g, variant)
+    if not aa:
+        ax.annotate("no A/A pair", (t, 1.0), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=7, color="0.4")
+        return []
+    band = max(abs(math.log(v)) for _, v in aa)
+    lo, hi = math.exp(-band), math.exp(band)
+    ax.fill_between([t - 0.42, t + 0.42], lo, hi, color="0.85", lw=0, zorder=0,
+                    label="A/A noise band (keras-aa / Keras)" if first else None)
+    ax.text(t + 0.42, hi, f"±{percent(hi - 1)}", ha="right", va="bottom", fontsize=7,
+            color="0.4")
+    return [lo, hi]
+
+
+def png_ratio(ax, pr, x, color, quick, empty="no\npair"):
+    """One paired ratio's marker (filled when established), whiskers and label; its bounds."""
+    if pr["median"] is None:
+        if empty:
+            ax.text(x, 0.02, empty, ha="center", va="bottom", fontsize=7,
+                    transform=ax.get_xaxis_transform(), color="0.4")
+        return []
+    won = pr["established"] and not quick
+    ax.errorbar([x], [pr["median"]], yerr=[[pr["median"] - pr["min"]], [pr["max"] - pr["median"]]],
+                fmt="o", ms=7, capsize=3, color=color, zorder=3,
+                markerfacecolor=color if won else "white", markeredgewidth=1.8)
+    n = len(pr["pairs"])
+    ax.annotate(f"{pr['median']:.2f}×\n{n} pair{'s' if n != 1 else ''}", (x, pr["max"]),
+                xytext=(0, 4), textcoords="offset points", ha="center", va="bottom", fontsize=6)
+    return [pr["min"], pr["max"]]
+
+
+def png_axes(ax, recs, variant, tasks, extremes, ylabel):
+    """Log scale around the ratios, the tasks on the x axis, the legend."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
-    others = [a for a in APIS if a != "keras"]
-    colors = {"tensorpack": "#1f77b4", "tflearn": "#2ca02c"}
-    offset = {a: (i - (len(others) - 1) / 2) * 0.22 for i, a in enumerate(others)}
-    ax.axhline(1.0, color="#d62728", lw=1.5, label="Keras (= 1.0)", zorder=1)
-    extremes = [1.0]
-    for t, task in enumerate(TASKS):
-        g = single_gpus(recs, task, variant)
-        aa = aa_ratios(recs, task, g, variant)
-        if aa:
-            band = max(abs(math.log(v)) for _, v in aa)
-            lo, hi = math.exp(-band), math.exp(band)
-            ax.fill_between([t - 0.42, t + 0.42], lo, hi, color="0.85", lw=0, zorder=0,
-                            label="A/A noise band (keras-aa / Keras)" if t == 0 else None)
-            ax.text(t + 0.42, hi, f"±{percent(hi - 1)}", ha="right", va="bottom", fontsize=7,
-                    color="0.4")
-            extremes += [lo, hi]
-        else:
-            ax.annotate("no A/A pair", (t, 1.0), xytext=(0, 3), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=7, color="0.4")
-        for api in others:
-            x = t + offset[api]
-            pr = pair_ratio(recs, task, api, "keras", g, variant)
-            if pr["median"] is None:
-                ax.text(x, 0.02, "no\npair", ha="center", va="bottom", fontsize=7,
-                        transform=ax.get_xaxis_transform(), color="0.4")
-                continue
-            won = pr["established"] and not quick
-            ax.errorbar([x], [pr["median"]], yerr=[[pr["median"] - pr["min"]],
-                                                   [pr["max"] - pr["median"]]],
-                        fmt="o", ms=8, capsize=4, color=colors[api], zorder=3,
-                        markerfacecolor=colors[api] if won else "white", markeredgewidth=1.8)
-            n = len(pr["pairs"])
-            ax.annotate(f"{pr['median']:.2f}×\n{n} pair{'s' if n != 1 else ''}",
-                        (x, pr["max"]), xytext=(0, 4), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=7)
-            extremes += [pr["min"], pr["max"]]
-    for api in others:  # legend entries: one filled, one hollow marker per API
-        ax.errorbar([], [], fmt="o", ms=7, color=colors[api], label=f"{API_LABEL[api]} / Keras")
-    ax.errorbar([], [], fmt="o", ms=7, color="0.3", markerfacecolor="white",
-                label="hollow: not established")
     ax.set_yscale("log")
     low, high = min(extremes), max(extremes)
     span = max(math.log(high / low), 0.2)
     ax.set_ylim(low * math.exp(-0.12 * span), high * math.exp(0.3 * span))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
     ax.yaxis.set_minor_formatter(NullFormatter())
-    ticks = [v for v in (0.25, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 4)
+    ticks = [v for v in (0.1, 0.25, 0.5, 0.67, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 4, 10)
              if ax.get_ylim()[0] <= v <= ax.get_ylim()[1]]
     ax.set_yticks(ticks)
-    ax.set_xlim(-0.5, len(TASKS) - 0.5)
-    ax.set_xticks(range(len(TASKS)))
+    ax.set_xlim(-0.5, len(tasks) - 0.5)
+    ax.set_xticks(range(len(tasks)))
     labels = []
-    for task in TASKS:
+    for task in tasks:
         lab = task_label(task, recs).replace(" (", "\n(")
         g = single_gpus(recs, task, variant)
         labels.append(lab + f"\n({device_label(recs, task, g, variant)})")
-    ax.set_xticklabels(labels, fontsize=9)
-    ax.set_ylabel("images/sec relative to Keras (log scale)")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
+
+
+def png_panel(ax, recs, variant, quick, tasks=TASKS):
+    """One variant's panel of ratios: tensorpack and tflearn over Keras, and the Keras backends
+    and XLA (BACKEND_PAIRS) where they ran."""
+    ran = {r["api"] for r in of_variant(recs, variant) if r["status"] == "ok"}
+    series = [(a, b) for a, b in CHART_PAIRS if a in APIS or (a in ran and b in ran)]
+    width = min(0.22, 0.8 / len(series))
+    offset = {p: (i - (len(series) - 1) / 2) * width for i, p in enumerate(series)}
+    ax.axhline(1.0, color="#d62728", lw=1.5, label="Keras (= 1.0)", zorder=1)
+    extremes = [1.0]
+    for t, task in enumerate(tasks):
+        g = single_gpus(recs, task, variant)
+        extremes += png_band(ax, recs, task, t, g, variant, t == 0)
+        for a, b in series:
+            pr = pair_ratio(recs, task, a, b, g, variant)
+            extremes += png_ratio(ax, pr, t + offset[a, b], PAIR_COLOR[a, b], quick,
+                                  "no\npair" if b == "keras" and a in APIS else "")
+    for a, b in series:  # legend entries: one per series, and one hollow marker
+        ax.errorbar([], [], fmt="o", ms=7, color=PAIR_COLOR[a, b],
+                    label=f"{API_LABEL[a]} / {API_LABEL[b]}")
+    ax.errorbar([], [], fmt="o", ms=7, color="0.3", markerfacecolor="white",
+                label="hollow: not established")
+    png_axes(ax, recs, variant, tasks, extremes, "images/sec relative to Keras (log scale)")
+
+
+def png_floor_panel(ax, recs, variant, quick, tasks=TASKS):
+    """One variant's panel of fractions of plain TensorFlow's images/sec (the floor)."""
+    ran = {r["api"] for r in of_variant(recs, variant) if r["status"] == "ok"}
+    series = [a for a in SHOWN_APIS if a != FLOOR_API and a in ran]
+    width = min(0.22, 0.8 / max(len(series), 1))
+    offset = {a: (i - (len(series) - 1) / 2) * width for i, a in enumerate(series)}
+    ax.axhline(1.0, color="0.2", lw=1.5, label="plain TF (= 1.0, the floor)", zorder=1)
+    extremes = [1.0]
+    for t, task in enumerate(tasks):
+        g = single_gpus(recs, task, variant)
+        extremes += png_band(ax, recs, task, t, g, variant, t == 0)
+        for a in series:
+            pr = pair_ratio(recs, task, a, FLOOR_API, g, variant)
+            extremes += png_ratio(ax, pr, t + offset[a], API_COLOR[a], quick, "")
+    for a in series:
+        ax.errorbar([], [], fmt="o", ms=7, color=API_COLOR[a], label=f"{API_LABEL[a]} / TF")
+    ax.errorbar([], [], fmt="o", ms=7, color="0.3", markerfacecolor="white",
+                label="hollow: not established; filled above 1.0: floor beaten")
+    png_axes(ax, recs, variant, tasks, extremes,
+             "images/sec as a fraction of plain TF's (log scale)")
 
 
 # ---- command line -------------------------------------------------------------------------------
@@ -831,6 +1123,8 @@ def collect(d):
     for j in sweep["junk"]:
         print(f"collect.py: warning: skipped logs/{j['file']}: {j['reason']}", file=sys.stderr)
     add_hardware(recs, peaks)
+    for r in recs:
+        r["ms_per_step"] = step_ms(r)
     fair = fairness(recs)
     failed = (any(r["status"] == "failed" for r in recs) or sweep["missing"]
               or any(g["problem"] for g in sweep["ignored"]) or sweep["mixed"])
@@ -840,7 +1134,7 @@ def collect(d):
         write_md(tmp, recs, peaks, fair, info, exit_status, sweep)
         write_csv(tmp, recs)
         write_json(tmp, recs, peak, fair, info, exit_status, sweep)
-        write_png(tmp, recs, info, peak)
+        write_png(tmp, recs, info, peak, planned_tasks(recs, sweep.get("planned")))
         for name in os.listdir(tmp):  # RESULTS
             os.replace(os.path.join(tmp, name), os.path.join(d, name))
     return exit_status, recs

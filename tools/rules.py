@@ -12,7 +12,16 @@
 - variants (VARIANT_PARTS, canonical_variant, variant_parts, cell_name): a cell's variant is the
   last part of its name (<task>.<api>.g<N>.<variant>, none for fp32); the verdict fails a run whose
   model line contradicts it (variant_problem), every grouping above is per task, device count and
-  variant, and variant_ratio pairs two variants of one cell by repeat (the speed-up table).
+  variant, and variant_ratio pairs two variants of one cell by repeat (the speed-up table);
+- the APIs beyond the three compared (BACKEND_APIS, FLOOR_API): Keras on JAX and on torch and Keras
+  with XLA run the Keras script (FRAMEWORK_OF), their model line's backend= must be theirs
+  (BACKEND_OF, backend_problem), XLA is part of keras-jax's and keras-xla's every variant
+  (INHERENT_PARTS), the variants each runs (API_PARTS, runs_variant) and the keys that are the
+  backend, not compared (UNCOMPARED); plain TensorFlow (tf) is the floor every API is paired with;
+- the per-step overhead task (OVERHEAD_TASK: tiny): ms per step from a run's global batch and
+  images/sec (step_ms, step_stats), an API's ms/step less another's paired by repeat
+  (step_difference); results.md shows only the planned tasks and APIs (planned_tasks,
+  planned_apis).
 """
 import math
 import os
@@ -24,13 +33,41 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flops  # noqa: E402  (tools/flops.py, pure arithmetic)
 
 KINDS = ("model", "throughput", "summary", "versions", "run", "run_end", "peak")
-TASKS = ("cifar10-cnn", "alexnet", "vgg16", "resnet50")
-APIS = ("tensorpack", "keras", "tflearn")
+# tiny: the per-step overhead task (the ImageNet scripts' --model tiny: a step's compute well under
+# a millisecond, so its time per step is what an API costs beyond the compute)
+TASKS = ("cifar10-cnn", "alexnet", "vgg16", "resnet50", "tiny")
+OVERHEAD_TASK = "tiny"
+APIS = ("tensorpack", "keras", "tflearn")  # the APIs compared (a winner is named among these)
 AA_API = "keras-aa"  # the A/A run: Keras's script run a second time in each repeat (noise band)
+# Keras 3 on other backends (the Keras scripts with --backend jax|torch) and Keras on TensorFlow
+# with XLA (--xla): JAX always compiles, so it is compared with Keras on TensorFlow with and
+# without XLA. Their ratios are against Keras (results.md, "Keras backends and XLA").
+BACKEND_APIS = ("keras-jax", "keras-torch", "keras-xla")
+FLOOR_API = "tf"  # plain TensorFlow (cifar10-cnn-tf.py, imagenet-tf.py): the floor column
+# Every API, in the order of the results' columns (the A/A run is never a column).
+SHOWN_APIS = APIS + BACKEND_APIS + (FLOOR_API,)
 # The framework= a cell's model line must name, for an API whose runs use another API's script
-# (keras-aa: a second Keras run, for an A/A comparison); every other API names itself.
-FRAMEWORK_OF = {AA_API: "keras"}
-KNOWN_APIS = tuple(dict.fromkeys(APIS + tuple(FRAMEWORK_OF)))
+# (keras-aa: a second Keras run, for an A/A comparison; the backends and XLA: the Keras script
+# with --backend or --xla); every other API names itself.
+FRAMEWORK_OF = {AA_API: "keras", "keras-jax": "keras", "keras-torch": "keras",
+                "keras-xla": "keras"}
+# The backend= a Keras cell's model line must name (a Keras model line without one, from an older
+# log, counts as tensorflow), and the library a backend needs in the sweep's interpreter.
+BACKEND_OF = {"keras": "tensorflow", AA_API: "tensorflow", "keras-xla": "tensorflow",
+              "keras-jax": "jax", "keras-torch": "torch"}
+# Variant parts an API always has: JAX compiles every step with XLA, keras-xla is Keras with --xla.
+INHERENT_PARTS = {"keras-jax": ("xla",), "keras-xla": ("xla",)}
+# The variant parts each API runs (others: every part). keras-jax: amp and nchw (no xla: it always
+# compiles; no onednn: TensorFlow's setting, JAX does not read it); keras-xla: all but xla (it is
+# the xla); keras-torch: fp32 only (its mixed precision and layouts are untested here).
+API_PARTS = {"keras-jax": ("amp", "nchw"), "keras-xla": ("amp", "onednn", "nchw"),
+             "keras-torch": ()}
+# Fingerprint keys that are the API, not a setting, for these APIs: compared for every other
+# API, never for these (XLA: JAX and keras-xla always compile; oneDNN and the intra-op threads:
+# TensorFlow's CPU runtime, which the JAX and torch backends do not run: their scripts say n/a).
+UNCOMPARED = {"keras-xla": ("xla",), "keras-jax": ("xla", "onednn", "intra_threads"),
+              "keras-torch": ("xla", "onednn", "intra_threads")}
+KNOWN_APIS = tuple(dict.fromkeys(APIS + (AA_API,) + BACKEND_APIS + (FLOOR_API,)))
 # The model line's keys that must be equal across the APIs of a task and device count (CONTRACT.md),
 # and the keys that are properties of an API, shown in results.md and never compared: how a batch
 # reaches the device (queue, queue+staging, tf.data, feed_dict), batch norm (fused, composite,
@@ -43,7 +80,8 @@ API_KEYS = ("input", "bn", "variables")
 # update kernel's name (tensorpack, tflearn: RMSProp, GradientDescent) or the Keras optimizer's
 # class (RMSprop, SGD); TF's layout names or Keras's. Compared lower-case, through these aliases.
 ALIASES = {"optimizer": {"gradientdescent": "sgd"},
-           "data_format": {"nhwc": "channels_last", "nchw": "channels_first"}}
+           "data_format": {"nhwc": "channels_last", "nchw": "channels_first"},
+           "xla": {"on": "true", "off": "false"}, "onednn": {"on": "true", "off": "false"}}
 ZERO_IS_NONE = ("lr", "rho", "momentum", "epsilon", "clip")  # "none when zero or not used"
 MAX_FALSE_WINNER = 0.05  # the largest chance, under pure noise, of the pattern that names a winner
 OTHER_CPU_LIMIT = 0.5  # cores busy with other work before/after a run -> warning
@@ -202,8 +240,10 @@ def variant_problem(model, variant, cell):
     xla -> xla=True, nchw -> data_format channels_first, onednn -> onednn=True. A part it lacks
     must not: dtype float32, xla=False, channels_last (oneDNN is then TensorFlow's default, not
     checked); a key missing from the line (an older log) is accepted for a part the variant
-    lacks, never for one it has."""
-    parts = variant_parts(variant)
+    lacks, never for one it has. An API's INHERENT_PARTS count as parts of every variant of its
+    cells (keras-jax, keras-xla: xla)."""
+    split = split_cell(cell)
+    parts = variant_parts(variant) + INHERENT_PARTS.get(split[1] if split else None, ())
 
     def said(key):
         v = model.get(key)
@@ -230,6 +270,28 @@ def variant_problem(model, variant, cell):
             return f"oneDNN did not apply (onednn={shown}), the cell {cell} needs onednn=True"
         return (f"model line says {key}={shown}, the cell {cell} needs "
                 f"{key}={'True' if want == 'true' else 'False' if want == 'false' else want}")
+    return ""
+
+
+def runs_variant(api, variant):
+    """Whether an API has cells of a variant: NHWC_ONLY_APIS no nchw, and an API of API_PARTS
+    only variants made of its parts (an API's INHERENT_PARTS are never a variant of its own)."""
+    parts = variant_parts(variant)
+    if api in NHWC_ONLY_APIS and "nchw" in parts:
+        return False
+    return api not in API_PARTS or set(parts) <= set(API_PARTS[api])
+
+
+def backend_problem(model, api, cell):
+    """'' or why a Keras cell's model line names another backend than its API's (BACKEND_OF;
+    a Keras line without backend=, an older log's, is TensorFlow's)."""
+    want = BACKEND_OF.get(api)
+    if want is None:
+        return ""
+    said = str(model.get("backend", "tensorflow" if "backend" not in model else "")).lower()
+    if said != want:
+        return (f"model line says backend={model.get('backend', '(missing)')}, the cell {cell} "
+                f"needs backend={want}")
     return ""
 
 
@@ -299,7 +361,7 @@ def verdict(lines, epochs, task, api, gpus, rc, ended, error="", variant=BASE_VA
             if key in kv and kv[key] != value:
                 return "failed", (f"{kind} line says {key}={str(kv[key])[:40]}, the cell "
                                   f"{cell} needs {key}={value}")
-    problem = variant_problem(model, variant, cell)
+    problem = backend_problem(model, api, cell) or variant_problem(model, variant, cell)
     return ("failed", problem) if problem else ("ok", "")
 
 
@@ -576,7 +638,7 @@ def read_sweep(d):
     "ignored": [{"file", "reason", "problem"}] (logs not used: stale ones of another plan or other
     settings; problem=True for those that cannot be placed: strays, duplicates, unknown names),
     "junk": [{"file", "reason"}] (files in logs/ that are no run log), "missing": [(cell, repeat)]
-    planned runs without a log}.
+    planned runs without a log, "planned": [the cells of plan.txt] or None without one}.
     """
     logdir = os.path.join(d, "logs")
     plan = read_plan(d)
@@ -622,7 +684,8 @@ def read_sweep(d):
     have = {(r["cell"], r["repeat"]) for r in recs}
     missing = sorted((plan["runs"] - have) if plan else set(), key=lambda cr: (cr[1], cr[0]))
     return {"recs": recs, "peak": primary_peak(peaks), "peaks": peaks, "ignored": ignored,
-            "junk": junk, "missing": missing, "mixed": makers(recs)}
+            "junk": junk, "missing": missing, "mixed": makers(recs),
+            "planned": sorted({cell for cell, _ in plan["runs"]}) if plan else None}
 
 
 def read_all(d):
@@ -819,7 +882,7 @@ def fairness(recs):
     count and variant, as a list of findings {"task", "gpus", "variant", "key", "values": {api:
     [values]}}. A key that some runs have and others lack is a mismatch (shown as "absent"); one
     that no run of the group has (an older log's) is not compared. The API_KEYS are not
-    compared."""
+    compared, nor an API's UNCOMPARED keys (keras-jax's xla, which is always on)."""
     out = []
     for task in TASKS:
         runs = [r for r in recs if r["task"] == task and "model" in r["lines"]]
@@ -829,6 +892,8 @@ def fairness(recs):
             for key in FAIR_KEYS:
                 seen = {}
                 for r in group:
+                    if key in UNCOMPARED.get(r["api"], ()):
+                        continue
                     v = r["lines"]["model"].get(key)
                     norm, shown = (None, "absent") if v is None else (norm_value(v, key), str(v))
                     seen.setdefault(r["api"], {}).setdefault(norm, shown)
@@ -841,12 +906,12 @@ def fairness(recs):
 def api_properties(recs, variant=BASE_VARIANT):
     """The API_KEYS of the model lines, shown and never compared: {(task, gpus): {key: {api:
     {values}}}} for every key, per task and device count with a run of the APIS (the A/A run
-    repeats Keras's) in the variant, in TASKS and device-count order; None stands for a run whose
-    model line lacks the key. Runs without a model line add nothing."""
+    repeats Keras's; SHOWN_APIS) in the variant, in TASKS and device-count order; None stands
+    for a run whose model line lacks the key. Runs without a model line add nothing."""
     out = {}
     for task in TASKS:
-        runs = [r for r in of_variant(recs, variant) if r["task"] == task and r["api"] in APIS
-                and "model" in r["lines"]]
+        runs = [r for r in of_variant(recs, variant) if r["task"] == task
+                and r["api"] in SHOWN_APIS and "model" in r["lines"]]
         for g in sorted({r["gpus"] for r in runs}):
             keys = out[task, g] = {key: {} for key in API_KEYS}
             for r in (r for r in runs if r["gpus"] == g):
@@ -854,3 +919,56 @@ def api_properties(recs, variant=BASE_VARIANT):
                     v = r["lines"]["model"].get(key)
                     keys[key].setdefault(r["api"], set()).add(None if v is None else str(v))
     return out
+
+
+def planned_tasks(recs, planned=None):
+    """The tasks results.md shows, in TASKS order: those of the plan's cells (plan.txt), else
+    those with a counted run; every task when neither names one."""
+    cells = list(planned or []) + [r["cell"] for r in recs]
+    named = {split_cell(c)[0] for c in cells if split_cell(c)}
+    return [t for t in TASKS if t in named] or list(TASKS)
+
+
+def planned_apis(recs, planned=None):
+    """The APIs results.md gives a column, in SHOWN_APIS order: the compared APIS always, the
+    others where the plan or a counted run has a cell of theirs."""
+    cells = list(planned or []) + [r["cell"] for r in recs]
+    named = {split_cell(c)[1] for c in cells if split_cell(c)}
+    return [a for a in SHOWN_APIS if a in APIS or a in named]
+
+
+# ---- per-step overhead: milliseconds per step of the tiny task ---------------------------------
+def step_ms(r):
+    """A run's milliseconds per step: 1000 x the global batch (its model line's per-device batch x
+    replicas) / its images/sec; None when it is not ok or its model line lacks either."""
+    model = r["lines"].get("model", {})
+    batch, replicas, ips = model.get("batch"), model.get("replicas"), r.get("images_per_sec")
+    if r.get("status") != "ok" or not all(is_number(v) and v > 0 for v in (batch, replicas, ips)):
+        return None
+    return 1000.0 * batch * replicas / ips
+
+
+def step_stats(recs, task, api, gpus, variant=BASE_VARIANT):
+    """ms/step of a cell's ok runs: {"values", "median", "min", "max"} (None without one)."""
+    vals = [v for v in (step_ms(r) for r in cell_stats(recs, task, api, gpus, variant)["ok"])
+            if v is not None]
+    return {"values": vals, "median": statistics.median(vals) if vals else None,
+            "min": min(vals) if vals else None, "max": max(vals) if vals else None}
+
+
+def step_difference(recs, task, api, base, gpus, variant=BASE_VARIANT):
+    """An API's ms/step less the base API's (its fixed cost over the floor), from the two runs of
+    each repeat where both ran ok on a quiet machine: {"pairs": [(repeat, ms)], "median", "min",
+    "max", "repeats", "busy"}, and whether the difference is established beyond the A/A band
+    (decide() on the pairs' images/sec ratios, as pair_ratio does: a difference in ms/step of
+    runs of one global batch is a ratio of their images/sec)."""
+    pr = pair_ratio(recs, task, api, base, gpus, variant)
+    by = {}
+    for r in busy_or_clean(recs, task, (api, base), gpus, variant)[1]:
+        by.setdefault(r["repeat"], {})[r["api"]] = step_ms(r)
+    pairs = [(rep, v[api] - v[base]) for rep, v in sorted(by.items())
+             if v.get(api) is not None and v.get(base) is not None]
+    vals = [v for _, v in pairs]
+    return {**pr, "ratio_median": pr["median"], "pairs": pairs,
+            "median": statistics.median(vals) if vals else None,
+            "min": min(vals) if vals else None, "max": max(vals) if vals else None}

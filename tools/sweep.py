@@ -52,15 +52,35 @@ SETTINGS = {
               "quick": "--image-size 64 --steps 2 --epochs 2 --batch 2"},
     "resnet50": {"gpu": "", "cpu": "--image-size 64 --steps 10 --epochs 3",
                  "quick": "--image-size 64 --steps 2 --epochs 2 --batch 2"},
+    # the per-step overhead task (batch 8 per device, the script's default): ~1-3 ms a step, so
+    # 1500 steps make an epoch of a few seconds
+    "tiny": {"gpu": "--image-size 32 --steps 2000 --epochs 3",
+             "cpu": "--image-size 32 --steps 1500 --epochs 3",
+             "quick": "--image-size 32 --steps 5 --epochs 2"},
 }
 LIMIT_S = {"gpu": 3600, "cpu": 1200, "quick": 300}
 PEAK_LIMIT_S = 180
 # Repeat 1 runs the APIs in this order; later repeats rotate it. keras-aa is the A/A run: Keras's
 # script once more, so that each repeat measures the noise between identical code (the collector's
-# noise band). Opposite Keras on the rotation, it runs two places from Keras's run (one place in
-# cells without tflearn: data parallel, or a narrower --only).
-API_ORDER = rules.APIS + (rules.AA_API,)
-SINGLE_DEVICE_APIS = ("tflearn",)  # no data-parallel trainer: only NUM_GPU 0 or 1
+# noise band); it runs two places from Keras's run (one place in cells without tflearn: data
+# parallel, or a narrower --only), about as far as the APIs whose ratio to Keras is shown. Then
+# Keras with XLA beside Keras on JAX (their ratio), plain TensorFlow (the floor every API is held
+# to), and Keras on torch.
+API_ORDER = rules.APIS + (rules.AA_API, "keras-xla", "keras-jax", rules.FLOOR_API, "keras-torch")
+# No data-parallel trainer: only NUM_GPU 0 or 1 (tflearn; Keras on torch)
+SINGLE_DEVICE_APIS = ("tflearn", "keras-torch")
+# What an API adds to its script's command (keras-aa, keras-jax, keras-torch and keras-xla run the
+# Keras script: rules.FRAMEWORK_OF).
+API_ARGS = {"keras-jax": ["--backend", "jax"], "keras-torch": ["--backend", "torch"],
+            "keras-xla": ["--xla"]}
+# The library a backend API needs in the benchmarks' interpreter, and the requirements file that
+# installs it: without it the API's cells are SKIPPED (never failed), with that instruction.
+BACKEND_NEEDS = {"keras-jax": ("jax", "requirements.txt"),
+                 "keras-torch": ("torch", "requirements-torch.txt")}
+# Keras's and plain TensorFlow's scripts refuse --xla with NUM_GPU > 1 replicas on the CPU
+# (bench.device_rule: XLA cannot run tf.distribute's replicas that are logical CPU devices): such
+# cells are not planned on a machine without GPUs (Keras on JAX runs them: XLA's own devices).
+CPU_XLA_FRAMEWORKS = ("keras", "tf")
 # What each part of a variant (rules.VARIANT_PARTS) adds to a cell's command, and to its
 # environment (onednn: TensorFlow reads TF_ENABLE_ONEDNN_OPTS when it starts). nchw cells are not
 # planned for rules.NHWC_ONLY_APIS (tflearn: its layers are NHWC only; its scripts exit 2).
@@ -84,11 +104,26 @@ results.json, results.png).
 
 Cells are named <task>.<api>.g<NUM_GPU>[.<variant>], e.g. cifar10-cnn.keras.g0,
 resnet50.tensorpack.g2, vgg16.keras.g0.amp+onednn:
-  task: cifar10-cnn | alexnet | vgg16 | resnet50
-  api:  tensorpack | keras | tflearn | keras-aa
-  g0 = trained on the CPU; gN = N devices in data parallel. keras-aa runs the Keras script again
-  (an A/A run): the spread of keras-aa/keras across repeats is the noise band a difference between
-  APIs must exceed before the collector names a winner.
+  task: cifar10-cnn | alexnet | vgg16 | resnet50 | tiny
+    tiny: the per-step overhead task (the ImageNet scripts' --model tiny, batch 8 per device,
+    32 px): its compute is well under a millisecond a step, so its milliseconds per step
+    (1000 x global batch / images/sec) are what an API costs per step beyond the compute
+  api:  tensorpack | keras | tflearn | keras-aa | keras-xla | keras-jax | tf | keras-torch
+    keras        the Keras scripts on TensorFlow
+    keras-aa     the Keras script again (an A/A run): the spread of keras-aa/keras across repeats
+                 is the noise band a difference between APIs must exceed before the collector
+                 names a winner
+    keras-xla    the Keras script with --xla (TensorFlow compiling the step with XLA); not at
+                 NUM_GPU > 1 on a machine without GPUs (the script refuses it there)
+    keras-jax    the Keras script with --backend jax (JAX always compiles: compared with keras
+                 and keras-xla)
+    keras-torch  the Keras script with --backend torch; NUM_GPU 0 or 1 only
+    tf           plain TensorFlow (cifar10-cnn-tf.py, imagenet-tf.py): the floor every API's
+                 speed is shown as a fraction of
+  keras-jax and keras-torch cells are SKIPPED (not failed) when the benchmarks' interpreter has
+  not installed jax or torch; the skip names the install command (torch: pip install -r
+  requirements-torch.txt into that interpreter's environment). tflearn runs NUM_GPU 0 or 1 only.
+  g0 = trained on the CPU; gN = N devices in data parallel.
   variant (--variants): none for fp32 (the scripts' defaults), else its parts joined by + in the
   order amp, xla, onednn, nchw:
     amp     --amp: mixed precision (bfloat16 on a CPU, float16 on a GPU)
@@ -96,10 +131,18 @@ resnet50.tensorpack.g2, vgg16.keras.g0.amp+onednn:
     onednn  TF_ENABLE_ONEDNN_OPTS=1 in the run's environment: TensorFlow's oneDNN CPU kernels on
             (without it, TensorFlow's default for the CPU, or what the environment says)
     nchw    --data-format channels_first (not planned for tflearn: its layers are NHWC only)
+  Variants per API: keras-jax runs those made of amp and nchw (no xla: it always compiles; no
+  onednn: a TensorFlow setting), keras-xla every one without xla (it is the xla), keras-torch
+  fp32 only; tensorpack, keras, keras-aa and tf every one, tflearn every one without nchw.
   The collector fails a run whose model line contradicts its variant (e.g. dtype=float32 in an amp
   cell), compares the APIs within each variant, and shows each variant's speed-up over every
   variant of the sweep whose parts are a proper subset of its own (results.md, "Variant
-  speed-ups": amp+onednn over fp32 and over onednn), paired by repeat, median and min-max."""
+  speed-ups": amp+onednn over fp32 and over onednn), paired by repeat, median and min-max.
+
+results.md also gives keras-jax/keras, keras-torch/keras, keras-xla/keras and keras-jax/keras-xla
+("Keras backends and XLA"), every API's speed as a fraction of plain TensorFlow's (tf), flagged
+"floor beaten" where an API is faster beyond the A/A band, and the tiny task's milliseconds per step
+with each API's cost over tf's ("Per-step overhead"), all paired by repeat."""
 
 EPILOG = """\
 Per-task settings (GPU / CPU / quick arguments and time limits) are the table at the top of
@@ -114,11 +157,12 @@ CPU and core count (and GPU model); the run itself prints the versions of the li
 Resuming: rerunning with the same --out keeps every planned run whose log is ok (the collector's
 rule) and was made exactly as the plan wants; a log it cannot use is moved to DIR/logs/old/, and a
 log there that matches again (after a --quick sweep into the same DIR, say) is moved back and kept.
-A run that cannot be made (CIFAR data missing) is SKIPPED, never failed, and never displaces a log
-that the plan can use. The collector counts only the runs of the current plan made as it wants, and
-lists every other log as ignored. One sweep at a time per DIR: a second one exits 2. The lock
-(DIR/.run_all.lock) is held as long as any benchmark process of the sweep lives; a sweep killed
-with SIGKILL is taken over, and what its benchmark left running is ended first.
+A run that cannot be made (CIFAR data missing, or a Keras backend's library not installed) is
+SKIPPED, never failed, and never displaces a log that the plan can use. The collector counts only
+the runs of the current plan made as it wants, and lists every other log as ignored. One sweep at
+a time per DIR: a second one exits 2. The lock (DIR/.run_all.lock) is held as long as any
+benchmark process of the sweep lives; a sweep killed with SIGKILL is taken over, and what its
+benchmark left running is ended first.
 
 Ctrl-C (SIGINT), SIGTERM and SIGHUP stop the running benchmark's whole process group within a few
 seconds, keep finished logs, end the running log with `run_end ... status=interrupted`, run the
@@ -134,7 +178,7 @@ leaves it out of the decision on a winner.
 Results are written to temporary names and renamed when all four are complete; if the collector
 fails, results.md and results.json are marked stale and the exit status is 1.
 
-Exit status: 0 all ok (skipped CIFAR cells included); 1 a run failed (or the collector found a
+Exit status: 0 all ok (skipped cells included); 1 a run failed (or the collector found a
 missing, stray, duplicate or mixed log, or failed); 3 the collector found a fairness mismatch;
 2 bad input or DIR in use by another sweep; 130 / 143 / 129 interrupted by SIGINT / SIGTERM /
 SIGHUP.
@@ -178,22 +222,26 @@ def parser():
     p.add_argument("--out", metavar="DIR", help="where logs and results go (default: "
                    "results/latest, with --quick: results/quick)")
     p.add_argument("--gpus", metavar='"LIST"', help="device counts to run (default: 1 2 4 ... up "
-                   "to all GPUs found by nvidia-smi; without GPUs: 0, i.e. the CPU). tflearn runs "
-                   "only counts 0 and 1. On a machine without GPUs a count N >= 1 runs N replicas "
-                   "on the CPU.")
+                   "to all GPUs found by nvidia-smi; without GPUs: 0, i.e. the CPU). tflearn and "
+                   "keras-torch run only counts 0 and 1. On a machine without GPUs a count N >= 1 "
+                   "runs N replicas on the CPU (keras-xla, and the xla variants of Keras and tf: "
+                   "only 0 and 1 there).")
     p.add_argument("--only", metavar="PATTERN", help="run only the cells matching PATTERN: a "
                    "shell glob against the whole cell name ('cifar10-cnn.*', '*.keras.g1', "
                    "'*.amp+onednn') or a substring "
                    "('resnet50', 'tflearn'); several patterns separated by commas. The substring "
-                   "'keras' selects both keras and keras-aa cells; without keras-aa no ratio can "
-                   "be established.")
+                   "'keras' selects every Keras API (keras, keras-aa, keras-xla, keras-jax, "
+                   "keras-torch; 'alexnet.keras.' only keras's own cells); without keras-aa no "
+                   "ratio can be established. The substring 'tf' selects tflearn as well: use "
+                   "'*.tf.*' for plain TensorFlow's cells.")
     p.add_argument("--quick", action="store_true", help="smallest settings for every selected "
                    "cell (a smoke test: its results name no winner; default --repeat 1)")
     p.add_argument("--repeat", metavar="N", help="run every cell N times (default 3, with or "
                    "without GPUs; 1 with --quick). A ratio between two APIs needs at least 2 "
                    "repeats (3 by default) to be established. Within a repeat a task's cells run "
                    "back to back; the API order rotates from one repeat to the next (tensorpack "
-                   "keras tflearn keras-aa, then keras tflearn keras-aa tensorpack, ...).")
+                   "keras tflearn keras-aa keras-xla keras-jax tf keras-torch, then keras tflearn "
+                   "... keras-torch tensorpack, ...).")
     p.add_argument("--cifar-data", metavar="DIR", help="folder holding cifar-10-batches-py/, "
                    "passed to the CIFAR scripts as --data. Default: the cache "
                    "${XDG_CACHE_HOME:-~/.cache}/tf-api-bench/cifar10, downloaded there when "
@@ -205,7 +253,9 @@ def parser():
                    "from amp (--amp), xla (--xla), onednn (TF_ENABLE_ONEDNN_OPTS=1), nchw "
                    "(--data-format channels_first), e.g. 'fp32,amp,amp+onednn'; xla+amp is "
                    "amp+xla. Each variant is its own set of cells, named <cell>.<variant> "
-                   "(fp32's keep their plain names); nchw cells are not planned for tflearn. "
+                   "(fp32's keep their plain names); nchw cells are not planned for tflearn, "
+                   "keras-jax runs only amp and nchw, keras-xla every variant without xla, "
+                   "keras-torch fp32 only (see the description above). "
                    "Within a repeat an API's variants run back to back, their order rotating "
                    "from one repeat to the next, so that a variant's speed-up (results.md) pairs "
                    "runs made next to each other.")
@@ -264,7 +314,7 @@ def config(argv, env):
                 c.extra_all = words
             else:
                 c.extra[key[len("RUN_ALL_EXTRA_ARGS_"):]] = words
-    c.plan = plan(c.counts, c.repeat, c.only, c.variants)
+    c.plan = plan(c.counts, c.repeat, c.only, c.variants, c.ngpu)
     if not c.plan:
         raise Bad(f"--only '{c.only}' matches no cell"
                   + (f" of --variants {','.join(c.variants)}" if c.variants != [rules.BASE_VARIANT]
@@ -324,21 +374,33 @@ def selected(cell, only):
     return not only or any(fnmatch.fnmatchcase(cell, p) or p in cell for p in pats)
 
 
-def plan(counts, repeat, only, variants=(rules.BASE_VARIANT,)):
+def plannable(api, n, variant, ngpu):
+    """Whether a cell of this API, device count and variant can run on a machine with `ngpu`
+    GPUs: SINGLE_DEVICE_APIS only at 0 or 1, an API's variants only where it runs them
+    (rules.runs_variant), and no XLA (a variant's or the API's own) with several replicas of
+    Keras on TensorFlow or plain TensorFlow on the CPU (CPU_XLA_FRAMEWORKS)."""
+    if n > 1 and api in SINGLE_DEVICE_APIS:
+        return False
+    if not rules.runs_variant(api, variant):
+        return False
+    xla = "xla" in rules.variant_parts(variant) + rules.INHERENT_PARTS.get(api, ())
+    framework = rules.FRAMEWORK_OF.get(api, api)
+    return not (xla and n > 1 and ngpu == 0 and framework in CPU_XLA_FRAMEWORKS
+                and rules.BACKEND_OF.get(api, "tensorflow") == "tensorflow")
+
+
+def plan(counts, repeat, only, variants=(rules.BASE_VARIANT,), ngpu=0):
     """[(repeat, cell)] in run order: per repeat, per task and device count, the selected APIs in
     API_ORDER rotated by one place per repeat, and each API's selected variants back to back, in
-    the order given rotated by one place per repeat."""
+    the order given rotated by one place per repeat; only the cells that can run (plannable())."""
     runs = []
     for rep in range(1, repeat + 1):
         for task in rules.TASKS:
             for n in counts:
                 blocks = []
                 for api in API_ORDER:
-                    if n > 1 and api in SINGLE_DEVICE_APIS:
-                        continue
                     cells = [rules.cell_name(task, api, n, v) for v in variants
-                             if not (api in rules.NHWC_ONLY_APIS
-                                     and "nchw" in rules.variant_parts(v))]
+                             if plannable(api, n, v, ngpu)]
                     cells = [cell for cell in cells if selected(cell, only)]
                     if cells:
                         blocks.append(rotated(cells, rep - 1))
@@ -368,6 +430,7 @@ def command(c, cell):
     args += SETTINGS[task][mode].split()
     if task == "cifar10-cnn":
         args += ["--data", CIFAR_PLACEHOLDER]
+    args += API_ARGS.get(api, [])
     for part in rules.variant_parts(rules.variant_of(cell)):
         args += VARIANT_ARGS[part]
     args += c.extra_all + c.extra.get(extra_key(cell), [])
@@ -456,6 +519,36 @@ def interpreter_versions(python):
             return {k: str(v) for k, v in p[1].items()}
     raise Bad(f"the interpreter {python} cannot report its library versions "
               f"(tools/versions.py: {(out.stderr.strip().splitlines() or ['no output'])[-1]})")
+
+
+def install_command(python, requirements):
+    """How to install a requirements file into the benchmarks' interpreter: its pip beside it
+    (shown relative to the repository when it lies inside, e.g. .venv/bin/pip), else python -m
+    pip."""
+    pip = Path(python).parent / "pip"
+    if pip.is_file():
+        shown = os.path.relpath(pip, ROOT) if Path(python).is_relative_to(ROOT) else str(pip)
+        return f"{shown} install -r {requirements}"
+    return f"{python} -m pip install -r {requirements}"
+
+
+def missing_backends(c, versions):
+    """{api: why its cells are skipped} for the backend APIs whose library the benchmarks'
+    interpreter has not installed (its versions probe, tools/versions.py, lists what is)."""
+    out = {}
+    for api, (lib, requirements) in BACKEND_NEEDS.items():
+        if lib not in versions:
+            out[api] = (f"{lib} not installed; to run these cells: "
+                        f"{install_command(c.python, requirements)}")
+    return out
+
+
+def skip_reason(cell, cifar_why, backends):
+    """'' or why a planned run cannot be made: its backend is not installed, no CIFAR data."""
+    api = rules.split_cell(cell)[1]
+    if api in backends:
+        return backends[api]
+    return cifar_why if cell.startswith("cifar10-cnn.") else ""
 
 
 def wants(c, cells, data_generated):
@@ -807,21 +900,31 @@ def dry_run(c):
         + (f", variants: {','.join(c.variants)}" if c.variants != [rules.BASE_VARIANT] else "")
         + f") -> {c.out} (nothing written)")
     data = c.cifar_data or CIFAR_PLACEHOLDER
+    try:
+        backends = missing_backends(c, interpreter_versions(c.python))
+    except Bad as e:
+        backends = {}
+        say(f"note: cannot tell which Keras backends are installed ({e})")
+    for api, why in backends.items():
+        say(f"{api}: SKIPPED when run: {why}")
     limits = 0
     for rep, cell in c.plan:
         script, args, _, limit = command(c, cell)
-        limits += limit
+        skip = rules.split_cell(cell)[1] in backends
+        limits += 0 if skip else limit
         shown = env_words(cell_env(cell)) + [script, *real_args(args, data)]
-        say(f"r{rep} {cell}: {' '.join(shown)}  (time limit {limit}s)")
+        say(f"r{rep} {cell}: {' '.join(shown)}  "
+            + ("(SKIPPED: not installed)" if skip else f"(time limit {limit}s)"))
     for name, env in peak_probes(c).items():
         probe = env_words(env) + ["tools/peak.py"] + (["--quick"] if c.quick else [])
         say(f"peak: {' '.join(probe)} -> logs/{name}  (time limit {PEAK_LIMIT_S}s)")
-    seconds, how = estimate(c, c.plan)
+    runs = [rc for rc in c.plan if rules.split_cell(rc[1])[1] not in backends]
+    seconds, how = estimate(c, runs)
     say(f"estimate: {'~' + hms(seconds) if seconds is not None else 'unknown'} ({how}); "
         f"the time limits allow at most {hms(limits)}")
     if seconds is not None and len(c.variants) > 1:
-        each = [f"{v} ~{hms(estimate(c, [rc for rc in c.plan if rules.variant_of(rc[1]) == v])[0])}"
-                for v in c.variants if any(rules.variant_of(cell) == v for _, cell in c.plan)]
+        each = [f"{v} ~{hms(estimate(c, [rc for rc in runs if rules.variant_of(rc[1]) == v])[0])}"
+                for v in c.variants if any(rules.variant_of(cell) == v for _, cell in runs)]
         say(f"estimate per variant: {', '.join(each)}")
     return 0
 
@@ -853,6 +956,10 @@ def sweep_locked(c, lock_fd, psutil):
     if generated:
         say(f"CIFAR-10: {data} holds generated CIFAR-format data; its figures are labelled so")
     versions = interpreter_versions(c.python)
+    c.missing = missing_backends(c, versions)
+    for api, why in c.missing.items():
+        if any(rules.split_cell(cell)[1] == api for cell in cells):
+            say(f"{api} cells SKIPPED: {why}")
     want, peak_wants = wants(c, cells, generated)
     write_plan(c, want, peak_wants, versions)
     todo = [(rep, cell) for rep, cell in c.plan
@@ -922,7 +1029,7 @@ def run_one(c, rep, cell, want, data, skip_why, commit, lock_fd, psutil):
     started, nothing written)."""
     script, args, mode, limit = command(c, cell)
     log = c.out / "logs" / f"{cell}.r{rep}.log"
-    skip = skip_why if cell.startswith("cifar10-cnn.") else ""
+    skip = skip_reason(cell, skip_why, getattr(c, "missing", {}))
     busy = None if skip else other_cpu(c.idle_s, psutil)
     if State.signal_rc:
         return None
@@ -945,7 +1052,8 @@ def run_one(c, rep, cell, want, data, skip_why, commit, lock_fd, psutil):
     if skip:
         append(log, "run_end", {**end, "rc": "na", "status": "skipped", "wall_s": 0,
                                 "reason": skip})
-        say("    SKIPPED: no CIFAR-10 data (see --help: --cifar-data)")
+        say("    SKIPPED: " + (skip if rules.split_cell(cell)[1] in getattr(c, "missing", {})
+                               else "no CIFAR-10 data (see --help: --cifar-data)"))
         return "skipped"
     began = time.monotonic()
     ips = None
