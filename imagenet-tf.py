@@ -92,10 +92,10 @@ def replica_step(images, labels):  # a replica's share of the global batch
         logits = tf.cast(globals()[args.model](tf.cast(x, DTYPE)), tf.float32)
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
         loss = tf.nn.compute_average_loss(losses)  # over the global batch (sum / global batch)
-    if DTYPE != tf.float16:
-        grads = tape.gradient(loss, net.trainable_variables)
-    else:  # float16: scaled under the tape, then unscaled
-        grads = [g / scale() for g in tape.gradient(loss * scale(), net.trainable_variables)]
+        scaled = loss * scale() if DTYPE == tf.float16 else loss
+    grads = tape.gradient(scaled, net.trainable_variables)
+    if DTYPE == tf.float16:  # unscaled; an overflow halves the scale and skips the update
+        grads = [g / scale() for g in grads]
     opt.apply_gradients(zip(grads, net.trainable_variables))  # summed over the replicas
     return loss
 @tf.function(jit_compile=args.xla)  # --xla: the whole step one XLA program, as Keras compiles it
