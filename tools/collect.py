@@ -184,7 +184,7 @@ def machine(recs, peak=None):
 def onednn_text(recs):
     """Whether TensorFlow's oneDNN CPU kernels ran, from the runs' model lines (`onednn`)."""
     said = {str(r["lines"].get("model", {}).get("onednn")) for r in recs if r["lines"].get("model")}
-    said.discard("None")
+    said -= {"None", "n/a"}  # n/a: a run not on TensorFlow (Keras on JAX or torch)
     if not said:
         return "oneDNN not recorded in the runs"
     if said == {"True"}:
