@@ -44,8 +44,8 @@ DISTRIBUTE = ("keras", "tf")  # tf.distribute's replicas: on a CPU, NUM_GPU logi
 FORMATS = ("channels_last", "channels_first")  # NHWC, NCHW
 # Keras 3's backends (--backend), and the command that installs the ones not in every environment
 BACKENDS = ("tensorflow", "jax", "torch")
-INSTALL = {"jax": ".venv/bin/pip install -r requirements.txt",
-           "torch": ".venv/bin/pip install -r requirements-torch.txt"}
+REQUIREMENTS = {"jax": "requirements.txt", "torch": "requirements-torch.txt"}  # (the sweep's too)
+INSTALL = {b: f".venv/bin/pip install -r {f}" for b, f in REQUIREMENTS.items()}
 # TensorFlow's mixed-precision graph rewrites (a session config's rewrite_options): float16 on
 # NVIDIA GPUs, bfloat16 on CPUs (the latter only where TensorFlow runs its oneDNN kernels).
 AMP_REWRITE = {"gpu": "auto_mixed_precision", "cpu": "auto_mixed_precision_onednn_bfloat16"}

@@ -38,6 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import rules  # noqa: E402  (tools/rules.py: the logfmt reader and writer, the one ok rule)
+sys.path.insert(0, str(ROOT))
+import bench  # noqa: E402  (bench.py: standard library only at import; its backends' requirements)
 
 # ==== per-task settings: tune here ================================================================
 # Arguments per task for a cell on a GPU machine (NUM_GPU >= 1), on the CPU, and with --quick, and
@@ -75,8 +77,7 @@ API_ARGS = {"keras-jax": ["--backend", "jax"], "keras-torch": ["--backend", "tor
             "keras-xla": ["--xla"]}
 # The library a backend API needs in the benchmarks' interpreter, and the requirements file that
 # installs it: without it the API's cells are SKIPPED (never failed), with that instruction.
-BACKEND_NEEDS = {"keras-jax": ("jax", "requirements.txt"),
-                 "keras-torch": ("torch", "requirements-torch.txt")}
+BACKEND_NEEDS = {"keras-jax": "jax", "keras-torch": "torch"}  # (bench.REQUIREMENTS: the file)
 # Keras's and plain TensorFlow's scripts refuse --xla with NUM_GPU > 1 replicas on the CPU
 # (bench.device_rule: XLA cannot run tf.distribute's replicas that are logical CPU devices): such
 # cells are not planned on a machine without GPUs (Keras on JAX runs them: XLA's own devices).
@@ -536,7 +537,8 @@ def missing_backends(c, versions):
     """{api: why its cells are skipped} for the backend APIs whose library the benchmarks'
     interpreter has not installed (its versions probe, tools/versions.py, lists what is)."""
     out = {}
-    for api, (lib, requirements) in BACKEND_NEEDS.items():
+    for api, lib in BACKEND_NEEDS.items():
+        requirements = bench.REQUIREMENTS[lib]
         if lib not in versions:
             out[api] = (f"{lib} not installed; to run these cells: "
                         f"{install_command(c.python, requirements)}")
