@@ -258,7 +258,7 @@ def test_plans(tmp_path):
     assert apis("r3", "vgg16") == list(ALL_APIS[2:] + ALL_APIS[:2])
     assert [c for _, c in pl[:40]] == [f"{t}.{a}.g0" for t in rules.TASKS for a in ALL_APIS]
     assert rules.TASKS[-1] == "tiny"
-    assert "r1 alexnet.keras-aa.g0: imagenet-keras.py 0 --model alexnet --image-size 128" in stdout
+    assert "r1 alexnet.keras-aa.g0: imagenet-keras.py 0 --model alexnet --image-size 96" in stdout
     assert ("estimate: unknown (no earlier run in DIR); the time limits allow at most 40:00:00"
             in stdout)
 
@@ -393,10 +393,10 @@ def test_variants_plan_names_and_order(tmp_path):
         *[x.format("keras-aa") for x in v[1:] + v[:1]],
         *[x.format("tensorpack") for x in v[1:] + v[:1]]]
     assert not [c for _, c in pl if ".tflearn." in c and c.endswith(".nchw")]
-    assert ("r1 vgg16.keras.g0.amp+xla: imagenet-keras.py 0 --model vgg16 --image-size 64 "
-            "--steps 4 --epochs 3 --amp --xla  (time limit 1200s)") in stdout
-    assert "r1 vgg16.tensorpack.g0.nchw: imagenet-tensorpack.py 0 --model vgg16 --image-size 64 " \
-        "--steps 4 --epochs 3 --data-format channels_first  (time limit 1200s)" in stdout
+    assert ("r1 vgg16.keras.g0.amp+xla: imagenet-keras.py 0 --model vgg16 --image-size 32 "
+            "--steps 2 --epochs 3 --amp --xla  (time limit 1200s)") in stdout
+    assert "r1 vgg16.tensorpack.g0.nchw: imagenet-tensorpack.py 0 --model vgg16 --image-size 32 " \
+        "--steps 2 --epochs 3 --data-format channels_first  (time limit 1200s)" in stdout
     assert re.findall(r"^peak: .*$", stdout, re.M) == [
         "peak: tools/peak.py -> logs/peak.log  (time limit 180s)"]
 
@@ -408,10 +408,10 @@ def test_variants_plan_names_and_order(tmp_path):
     assert rc == 0, stdout
     assert [c for _, c in dry_plan(stdout)] == [f"{t}.keras.g0.amp+onednn" for t in rules.TASKS]
     assert ("r1 alexnet.keras.g0.amp+onednn: env TF_ENABLE_ONEDNN_OPTS=1 imagenet-keras.py 0 "
-            "--model alexnet --image-size 128 --steps 16 --epochs 3 --amp --steps 20 --epochs 3 "
+            "--model alexnet --image-size 96 --steps 6 --epochs 3 --amp --steps 20 --epochs 3 "
             "--batch 2  (time limit 1200s)") in stdout
     assert "vgg16.keras.g0.amp+onednn: env TF_ENABLE_ONEDNN_OPTS=1 imagenet-keras.py 0 --model " \
-        "vgg16 --image-size 64 --steps 4 --epochs 3 --amp --steps 20 --epochs 3  (" in stdout
+        "vgg16 --image-size 32 --steps 2 --epochs 3 --amp --steps 20 --epochs 3  (" in stdout
     assert re.findall(r"^peak: .* -> \S+", stdout, re.M) == [  # only onednn cells: one probe
         "peak: env TF_ENABLE_ONEDNN_OPTS=1 tools/peak.py -> logs/peak.onednn.log"]
     rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "alexnet.keras.g0",
@@ -443,7 +443,7 @@ def test_plans_of_the_backends_xla_and_plain_tf(tmp_path, monkeypatch):
     assert [c for _, c in dry_plan(stdout)] == [
         *[f"alexnet.{a}.g{n}" for n in (0, 1) for a in ALL_APIS],
         *[f"alexnet.{a}.g2" for a in DP_APIS if a != "keras-xla"]]
-    base = "0 --model alexnet --image-size 128 --steps 16 --epochs 3"
+    base = "0 --model alexnet --image-size 96 --steps 6 --epochs 3"
     for api, command in (("keras-xla", f"imagenet-keras.py {base} --xla"),
                          ("keras-jax", f"imagenet-keras.py {base} --backend jax"),
                          ("keras-torch", f"imagenet-keras.py {base} --backend torch"),
@@ -452,7 +452,7 @@ def test_plans_of_the_backends_xla_and_plain_tf(tmp_path, monkeypatch):
     rc, stdout, _ = in_process("--dry-run", "--out", out, "--only", "tiny.keras-jax", "--repeat", 1,
                                RUN_ALL_PYTHON=str(STANDIN))
     assert stdout.splitlines()[1] == ("r1 tiny.keras-jax.g0: imagenet-keras.py 0 --model tiny "
-                                      "--image-size 32 --steps 1500 --epochs 3 --backend jax  "
+                                      "--image-size 32 --steps 1000 --epochs 3 --backend jax  "
                                       "(time limit 1200s)")
 
     # each API's variants; Keras's --xla with replicas only on GPUs
@@ -954,7 +954,7 @@ def test_a_sweep_of_every_api_with_torch_missing(tmp_path):
     assert r["tiny.keras.g0", 1]["lines"]["model"]["backend"] == "tensorflow"
     tf = r["tiny.tf.g0", 1]
     assert tf["lines"]["model"]["framework"] == "tf" and tf["lines"]["run"]["args"] == (
-        "imagenet-tf.py 0 --model tiny --image-size 32 --steps 1500 --epochs 3")
+        "imagenet-tf.py 0 --model tiny --image-size 32 --steps 1000 --epochs 3")
     quiet(out)
     assert recollect(out) == 0
     md = (out / "results.md").read_text()

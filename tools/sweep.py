@@ -46,18 +46,18 @@ import bench  # noqa: E402  (bench.py: standard library only at import; its back
 # each mode's time limit in seconds (SIGTERM at the limit, SIGKILL KILL_GRACE_S later). Empty: the
 # script's defaults. NUM_GPU, --model and --data are added by the sweep.
 SETTINGS = {
-    "cifar10-cnn": {"gpu": "--epochs 4", "cpu": "--steps 300 --epochs 4",
+    "cifar10-cnn": {"gpu": "--epochs 4", "cpu": "--steps 60 --epochs 3",
                     "quick": "--steps 3 --epochs 2"},
-    "alexnet": {"gpu": "", "cpu": "--image-size 128 --steps 16 --epochs 3",
+    "alexnet": {"gpu": "", "cpu": "--image-size 96 --steps 6 --epochs 3",
                 "quick": "--image-size 96 --steps 2 --epochs 2 --batch 2"},
-    "vgg16": {"gpu": "", "cpu": "--image-size 64 --steps 4 --epochs 3",
+    "vgg16": {"gpu": "", "cpu": "--image-size 32 --steps 2 --epochs 3",
               "quick": "--image-size 64 --steps 2 --epochs 2 --batch 2"},
-    "resnet50": {"gpu": "", "cpu": "--image-size 64 --steps 10 --epochs 3",
+    "resnet50": {"gpu": "", "cpu": "--image-size 64 --steps 4 --epochs 3",
                  "quick": "--image-size 64 --steps 2 --epochs 2 --batch 2"},
-    # the per-step overhead task (batch 8 per device, the script's default): ~1-3 ms a step, so
-    # 1500 steps make an epoch of a few seconds
+    # the per-step overhead task (batch 8 per device, the script's default): ~2-8 ms a step, so
+    # 1000 steps make an epoch of a few seconds
     "tiny": {"gpu": "--image-size 32 --steps 2000 --epochs 3",
-             "cpu": "--image-size 32 --steps 1500 --epochs 3",
+             "cpu": "--image-size 32 --steps 1000 --epochs 3",
              "quick": "--image-size 32 --steps 5 --epochs 2"},
 }
 LIMIT_S = {"gpu": 3600, "cpu": 1200, "quick": 300}
