@@ -11,7 +11,7 @@ from conftest import CIFAR_APIS as APIS, REPO, mutant, run_script
 import rules  # noqa: E402  (tools/, on the path through conftest)
 
 SCRIPTS = [f"cifar10-cnn-{a}.py" for a in APIS] + [f"imagenet-{a}.py" for a in APIS]
-TINY = ("--epochs", 1, "--steps", 2)
+TINY = ("--epochs", 1, "--steps", 2, "--batch", 2)  # what is read, not speed: 2 images a step
 LIMIT = 100  # lines a script may have (the project's promise); README gives each one's count
 
 
@@ -138,5 +138,5 @@ def test_the_fix_effects_tool_still_applies():
     for fix, (framework, new, old, tasks) in fix_effects.FIXES.items():
         for task in tasks:
             assert fix_effects.script(task, framework).read_text().count(new) == 1, (fix, task)
-    assert fix_effects.cpu_args("cifar10-cnn") == ["--steps", "300", "--epochs", "4"]
-    assert fix_effects.cpu_args("vgg16") == ["--model", "vgg16", "--image-size", "64", "--steps", "4", "--epochs", "3"]
+    assert fix_effects.cpu_args("cifar10-cnn") == ["--steps", "60", "--epochs", "3"]
+    assert fix_effects.cpu_args("vgg16") == ["--model", "vgg16", "--image-size", "32", "--steps", "2", "--epochs", "3"]

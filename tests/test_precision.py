@@ -20,7 +20,9 @@ from conftest import REPO, Run, assert_bad_input, mutant, once_per_session, run_
 APIS = ("tensorpack", "keras", "tflearn")
 ONEDNN = {"TF_ENABLE_ONEDNN_OPTS": "1"}
 NO_ONEDNN = {"TF_ENABLE_ONEDNN_OPTS": "0"}
-SHORT = ("--epochs", 2, "--steps", 12, "--batch", 16)  # bfloat16 is emulated, and slow, on most CPUs
+# bfloat16 is emulated, and slow, on most CPUs: these runs check the code path and what it reports;
+# that each API learns in bfloat16 is checked by longer runs (tests/test_precision_long.py, --all)
+SHORT = ("--epochs", 2, "--steps", 6, "--batch", 8)
 
 
 # ---- the rules, in process -----------------------------------------------------------------------
@@ -115,10 +117,6 @@ def test_amp_trains_in_bfloat16(amp_runs, api):
     assert (model["dtype"], model["loss_scale"], str(model["onednn"])) == ("bfloat16", "none", "True")
     losses = [float(t["loss"]) for t in run.of("throughput")]
     assert len(losses) == 2 and all(math.isfinite(l) and l > 0 for l in losses), run
-    if api != "tflearn":  # tflearn reports one step's loss: its fall is checked on a longer run
-        # 2 epochs of 12 steps: not rising beyond 5 % (tensorpack's running average rose 2.79 ->
-        # 2.88 once in such a run, the same code that falls in others; learning: longer runs)
-        assert losses[1] < 1.05 * losses[0], losses
 
 
 def test_amp_runs_agree(amp_runs):
