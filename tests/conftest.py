@@ -1,5 +1,6 @@
 """Shared test helpers: run a benchmark script as a user does and parse its logfmt lines."""
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -96,14 +97,20 @@ def once_per_session(tmp_path_factory, name, make):
 def cifar_runs(cifar_dir, tmp_path_factory):
     """One CPU run of each CIFAR script, shared by every check that can read it: started from
     another working directory (bench.py is found beside the script), with TensorFlow's INFO log
-    on stderr (the XLA checks read it)."""
-    def make():
+    on stderr (the XLA checks read it). Each run is made once per session; a second worker takes
+    the APIs in the other order, so that two workers make two runs at once instead of one
+    waiting for all three."""
+    def make(api):
         cwd = tmp_path_factory.mktemp("elsewhere")
-        runs = {api: run_script(f"cifar10-cnn-{api}.py", 0, "--data", cifar_dir, "--epochs", CIFAR_EPOCHS,
-                                "--steps", CIFAR_STEPS, "--batch", CIFAR_BATCH, cwd=cwd,
-                                env={"TF_CPP_MIN_LOG_LEVEL": "0"}) for api in CIFAR_APIS}
-        return {api: [r.rc, r.stdout, r.stderr] for api, r in runs.items()}
-    return {api: Run(*run) for api, run in once_per_session(tmp_path_factory, "cifar_runs", make).items()}
+        r = run_script(f"cifar10-cnn-{api}.py", 0, "--data", cifar_dir, "--epochs", CIFAR_EPOCHS,
+                       "--steps", CIFAR_STEPS, "--batch", CIFAR_BATCH, cwd=cwd,
+                       env={"TF_CPP_MIN_LOG_LEVEL": "0"})
+        return [r.rc, r.stdout, r.stderr]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    order = CIFAR_APIS if int(worker[2:] or 0) % 2 == 0 else CIFAR_APIS[::-1]
+    runs = {api: once_per_session(tmp_path_factory, f"cifar_run_{api}", functools.partial(make, api))
+            for api in order}
+    return {api: Run(*runs[api]) for api in CIFAR_APIS}
 
 
 def mutant(tmp_path, script, *replacements):
